@@ -1,0 +1,234 @@
+"""Import pipeline: readers -> mapping -> validation -> idempotent load, one transaction a file."""
+
+from __future__ import annotations
+
+import csv
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import duckdb
+
+from enseigne.ingest.kinds import KINDS, Kind
+from enseigne.ingest.load import Checker, create_stubs, insert_rows, stored_columns
+from enseigne.ingest.mapping import Mapping, MappingError, load_mapping, shipped_profiles
+from enseigne.ingest.progress import Progress, watch
+from enseigne.ingest.readers import Source, UnusableFileError, open_source
+from enseigne.ingest.stage import column_types, staging_sql
+
+__all__ = [
+    "KINDS", "ImportSummary", "Mapping", "MappingError", "StrictRefusal", "UnusableFileError",
+    "import_file", "load_mapping", "shipped_profiles",
+]
+
+REJECTS_HEADER = ["file", "line", "column", "value", "reason"]
+
+
+class StrictRefusal(Exception):
+    """--strict: the file has bad rows, so nothing of it was loaded."""
+
+    def __init__(self, summary: ImportSummary) -> None:
+        super().__init__(
+            f"{summary.file}: {summary.rejected} bad row(s); nothing loaded (--strict)"
+        )
+        self.summary = summary
+
+
+@dataclass
+class ImportSummary:
+    kind: str
+    file: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    stubs: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    import_id: int | None = None
+
+
+def import_file(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    path: Path | str,
+    *,
+    mapping: Mapping | None = None,
+    rejects: Path | None = None,
+    strict: bool = False,
+    create_missing: bool = False,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import one file of ``kind``; bad rows go to the quarantine, good rows are loaded."""
+    started = time.perf_counter()
+    spec = KINDS[kind]
+    path = Path(path)
+    mapping = mapping or Mapping()
+    tag = uuid.uuid4().hex[:10]
+    summary = ImportSummary(kind, str(path), seconds=started)
+    try:
+        with open_source(con, path, mapping, tag) as source:
+            staged, source = _stage(con, spec, source, mapping, tag, progress)
+            checker = Checker(con, spec, staged, tag, stored_columns(spec, _types(con, spec)))
+            try:
+                _check(checker, source, progress)
+                summary.rows_read = _count(con, staged) + _malformed_count(con, source)
+                summary.duplicates = checker.duplicates()
+                summary.rejected = _rejected_count(con, checker) + _malformed_count(con, source)
+                if strict and summary.rejected:
+                    _write_rejects(con, checker, source, rejects)
+                    raise StrictRefusal(summary)
+                _load(con, spec, checker, source, summary, create_missing, progress)
+                _write_rejects(con, checker, source, rejects)
+            finally:
+                checker.drop()
+                con.execute(f"DROP TABLE IF EXISTS {staged}")
+    finally:
+        summary.seconds = time.perf_counter() - started
+    con.execute("UPDATE import_log SET seconds = ? WHERE import_id = ?",
+                [summary.seconds, summary.import_id])
+    return summary
+
+
+def _types(con: duckdb.DuckDBPyConnection, spec: Kind) -> dict[str, str]:
+    return column_types(con, spec.table)
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection, spec: Kind, source: Source, mapping: Mapping, tag: str,
+    progress: Progress | None,
+) -> tuple[str, Source]:
+    staged = f"_staged_{tag}"
+    sql = staging_sql(spec, source, mapping, _types(con, spec), staged)
+    try:
+        with watch(con, progress, f"Lecture de {source.path.name}", source.path):
+            con.execute(sql)
+    except duckdb.Error as exc:
+        raise UnusableFileError(f"{source.path}: cannot be read ({_brief(exc)})") from exc
+    if _invalid_encoding(con, source) and not mapping.encoding:
+        # The first megabyte looked like UTF-8 but a later line is not: read it as cp1252.
+        con.execute(f"DROP TABLE {staged}")
+        return _stage(con, spec, source, replace(mapping, encoding="cp1252"), tag + "b", progress)
+    return staged, source
+
+
+def _brief(exc: BaseException) -> str:
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return " ".join(lines[:2])[:300]
+
+
+def _invalid_encoding(con: duckdb.DuckDBPyConnection, source: Source) -> bool:
+    if not source.rejects_table:
+        return False
+    return bool(con.execute(
+        f"SELECT count(*) FROM {source.rejects_table} WHERE error_type = 'INVALID ENCODING'"
+    ).fetchone()[0])
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _malformed_count(con: duckdb.DuckDBPyConnection, source: Source) -> int:
+    if not source.rejects_table:
+        return 0
+    return con.execute(
+        f"SELECT count(DISTINCT line) FROM {source.rejects_table}"
+    ).fetchone()[0]
+
+
+def _rejected_count(con: duckdb.DuckDBPyConnection, checker: Checker) -> int:
+    return con.execute(f"SELECT count(DISTINCT rid) FROM {checker.problems}").fetchone()[0]
+
+
+def _check(checker: Checker, source: Source, progress: Progress | None) -> None:
+    with watch(checker.con, progress, "Contrôle des lignes", None):
+        checker.invalid_rows()
+        checker.in_file_duplicates()
+        checker.against_stored()
+        checker.unknown_stores()
+    _number_lines(checker, source)
+
+
+def _number_lines(checker: Checker, source: Source) -> None:
+    """File line of each problem row: staged rows are in file order, minus unreadable lines."""
+    first = 1 if source.format in ("parquet", "json") else 2
+    if source.rejects_table:
+        skipped = (
+            f"(SELECT line - {first} - (row_number() OVER (ORDER BY line) - 1) AS before "
+            f"FROM (SELECT DISTINCT line FROM {source.rejects_table}))"
+        )
+        shift = f"(SELECT count(*) FROM {skipped} WHERE before <= p.rid)"
+    else:
+        shift = "0"
+    checker.con.execute(f"UPDATE {checker.problems} p SET line = p.rid + {first} + {shift}")
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection, spec: Kind, checker: Checker, source: Source,
+    summary: ImportSummary, create_missing: bool, progress: Progress | None,
+) -> None:
+    columns = stored_columns(spec, _types(con, spec))
+    accepted = checker.accepted()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        import_id = con.execute("SELECT nextval('import_id_seq')").fetchone()[0]
+        summary.import_id = import_id
+        with watch(con, progress, "Chargement", None):
+            summary.stubs = create_stubs(con, spec, accepted, create_missing)
+            summary.rows_loaded = insert_rows(con, spec, accepted, columns, import_id)
+        _record(con, spec, checker, source, summary)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection, spec: Kind, checker: Checker, source: Source,
+    summary: ImportSummary,
+) -> None:
+    file = str(source.path)
+    con.execute(
+        "INSERT INTO quarantine (import_id, kind, file, line, \"column\", value, reason) "
+        f"SELECT ?, ?, ?, line, \"column\", value, reason FROM {checker.problems}",
+        [summary.import_id, spec.name, file],
+    )
+    if source.rejects_table:
+        con.execute(
+            "INSERT INTO quarantine (import_id, kind, file, line, \"column\", value, reason) "
+            f"SELECT ?, ?, ?, line, column_name, csv_line, error_message "
+            f"FROM {source.rejects_table}",
+            [summary.import_id, spec.name, file],
+        )
+    con.execute(
+        "INSERT INTO import_log VALUES (?, ?, ?, ?, current_timestamp - to_microseconds(?), "
+        "current_timestamp, ?, ?, ?, ?, ?, ?)",
+        [
+            summary.import_id, spec.name, file, source.path.stat().st_size,
+            int((time.perf_counter() - summary.seconds) * 1e6), summary.rows_read,
+            summary.rows_loaded, summary.duplicates, summary.rejected,
+            sum(summary.stubs.values()), 0.0,
+        ],
+    )
+
+
+def _write_rejects(
+    con: duckdb.DuckDBPyConnection, checker: Checker, source: Source, rejects: Path | None
+) -> None:
+    if rejects is None:
+        return
+    rows = con.execute(
+        f"SELECT line, \"column\", value, reason FROM {checker.problems} ORDER BY line"
+    ).fetchall()
+    if source.rejects_table:
+        rows += con.execute(
+            f"SELECT line, column_name, csv_line, error_message FROM {source.rejects_table} "
+            "ORDER BY line"
+        ).fetchall()
+    new_file = not rejects.exists() or rejects.stat().st_size == 0
+    with rejects.open("a", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        if new_file:
+            writer.writerow(REJECTS_HEADER)
+        writer.writerows([str(source.path), *row] for row in sorted(rows, key=lambda r: r[0]))

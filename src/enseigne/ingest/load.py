@@ -1,0 +1,264 @@
+"""Checking staged rows against each other and the database, then loading them atomically.
+
+Natural keys keep the load idempotent: an exact duplicate (in the file or already stored)
+is counted and skipped; the same key with other content is rejected (facts) or updates
+the stored row (dimensions, feedback, targets).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from enseigne.ingest.kinds import Kind
+from enseigne.ingest.validate import quote_ident, quote_literal
+
+STUB_SOURCES = {"stores": "stores", "customers": "customers", "products": "products",
+                "sellers": "sellers"}
+UPDATABLE = {"feedback", "targets"}  # a re-sent complaint gets its resolution date
+
+
+def stored_columns(kind: Kind, types: dict[str, str]) -> list[str]:
+    return [c.name for c in kind.columns if c.name in types]
+
+
+def _key_match(left: str, right: str, key: tuple[str, ...]) -> str:
+    return " AND ".join(
+        f"{left}.{quote_ident(k)} IS NOT DISTINCT FROM {right}.{quote_ident(k)}" for k in key
+    )
+
+
+def _hash(alias: str, columns: list[str]) -> str:
+    return "hash(" + ", ".join(f"{alias}.{quote_ident(c)}" for c in columns) + ")"
+
+
+class Checker:
+    """Finds the staged rows to skip (duplicates) or reject (conflicts, unknown stores)."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, kind: Kind, staged: str, tag: str,
+        columns: list[str],
+    ) -> None:
+        self.con, self.kind, self.staged, self.columns = con, kind, staged, columns
+        self.skip = f"_skip_{tag}"
+        self.problems = f"_problems_{tag}"
+        con.execute(f"CREATE TEMP TABLE {self.skip} (rid BIGINT, duplicate BOOLEAN)")
+        con.execute(
+            f"CREATE TEMP TABLE {self.problems} (rid BIGINT, line BIGINT, "
+            '"column" VARCHAR, value VARCHAR, reason VARCHAR)'
+        )
+
+    def _reject(self, select_sql: str) -> None:
+        """select_sql yields (rid, column, value, reason)."""
+        self.con.execute(
+            f"INSERT INTO {self.problems} (rid, \"column\", value, reason) {select_sql}"
+        )
+        self.con.execute(
+            f"INSERT INTO {self.skip} SELECT DISTINCT rid, false FROM {self.problems} "
+            f"WHERE rid NOT IN (SELECT rid FROM {self.skip})"
+        )
+
+    def invalid_rows(self) -> None:
+        self.con.execute(
+            f"INSERT INTO {self.problems} (rid, \"column\", value, reason) "
+            "SELECT rid, e.column, e.value, e.reason FROM ("
+            f"SELECT rowid AS rid, unnest(_errors) AS e FROM {self.staged} "
+            "WHERE _errors IS NOT NULL)"
+        )
+
+    def in_file_duplicates(self) -> None:
+        keys = ", ".join(quote_ident(k) for k in self.kind.key)
+        dupkeys = f"{self.staged}_dupkeys"
+        self.con.execute(
+            f"CREATE TEMP TABLE {dupkeys} AS SELECT {keys} FROM {self.staged} "
+            f"WHERE _errors IS NULL GROUP BY ALL HAVING count(*) > 1"
+        )
+        rows = (
+            f"SELECT s.rowid AS rid, {_hash('s', self.columns)} AS h, "
+            + ", ".join(f"s.{quote_ident(k)}" for k in self.kind.key)
+            + f" FROM {self.staged} s SEMI JOIN {dupkeys} d "
+            f"ON {_key_match('s', 'd', self.kind.key)}"
+            " WHERE s._errors IS NULL"
+        )
+        grouped = (
+            f"SELECT *, count(DISTINCT h) OVER (PARTITION BY {keys}) AS variants, "
+            f"min(rid) OVER (PARTITION BY {keys}) AS first_rid FROM ({rows})"
+        )
+        self.con.execute(
+            f"INSERT INTO {self.skip} SELECT rid, true FROM ({grouped}) "
+            "WHERE variants = 1 AND rid <> first_rid"
+        )
+        first_key = quote_ident(self.kind.key[0])
+        self._reject(
+            f"SELECT rid, {quote_literal(self.kind.key[0])}, {first_key}::VARCHAR, "
+            "'same key as another line of this file with different content' "
+            f"FROM ({grouped}) WHERE variants > 1"
+        )
+        self.con.execute(f"DROP TABLE {dupkeys}")
+
+    def against_stored(self) -> None:
+        table = self.kind.table
+        if not self.con.execute(f"SELECT count(*) FROM (FROM {table} LIMIT 1)").fetchone()[0]:
+            return
+        same = (
+            self._same_dimension()
+            if self.kind.dimension
+            else f"{_hash('s', self.columns)} = {_hash('t', self.columns)}"
+        )
+        matches = (
+            f"SELECT s.rowid AS rid, {same} AS same, s.{quote_ident(self.kind.key[0])} AS k "
+            f"FROM {self.staged} s JOIN {table} t ON {_key_match('s', 't', self.kind.key)} "
+            "WHERE s._errors IS NULL"
+        )
+        existing = f"{self.staged}_existing"
+        self.con.execute(f"CREATE TEMP TABLE {existing} AS {matches}")
+        self.con.execute(
+            f"INSERT INTO {self.skip} SELECT rid, true FROM {existing} WHERE same "
+            f"AND rid NOT IN (SELECT rid FROM {self.skip})"
+        )
+        if not self.kind.dimension and self.kind.name not in UPDATABLE:
+            self._reject(
+                f"SELECT rid, {quote_literal(self.kind.key[0])}, k::VARCHAR, "
+                "'already stored with different content' FROM "
+                f"{existing} WHERE NOT same AND rid NOT IN (SELECT rid FROM {self.skip})"
+            )
+        self.con.execute(f"DROP TABLE {existing}")
+
+    def _same_dimension(self) -> str:
+        """A dimension row re-sent with empty fields does not erase stored values."""
+        checks = [
+            f"(s.{quote_ident(c)} IS NULL OR s.{quote_ident(c)} IS NOT DISTINCT FROM "
+            f"t.{quote_ident(c)})"
+            for c in self.columns
+        ]
+        return "(NOT t.incomplete AND " + " AND ".join(checks) + ")"
+
+    def unknown_stores(self) -> None:
+        for column, target in self.kind.references.items():
+            if target != "stores":
+                continue
+            c = quote_ident(column)
+            self._reject(
+                f"SELECT s.rowid, {quote_literal(column)}, s.{c}, "
+                "'unknown store (import the stores first, or use --create-missing)' "
+                f"FROM {self.staged} s WHERE s._errors IS NULL AND s.{c} IS NOT NULL "
+                f"AND s.{c} NOT IN (SELECT store_code FROM stores)"
+                f" AND s.rowid NOT IN (SELECT rid FROM {self.skip})"
+            )
+
+    def accepted(self) -> str:
+        """SQL for the rows to load."""
+        return (
+            f"(SELECT * FROM {self.staged} s WHERE s._errors IS NULL AND s.rowid NOT IN "
+            f"(SELECT rid FROM {self.skip}))"
+        )
+
+    def duplicates(self) -> int:
+        return self.con.execute(f"SELECT count(*) FROM {self.skip} WHERE duplicate").fetchone()[0]
+
+    def drop(self) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {self.skip}")
+        self.con.execute(f"DROP TABLE IF EXISTS {self.problems}")
+
+
+def create_stubs(
+    con: duckdb.DuckDBPyConnection, kind: Kind, accepted: str, create_missing: bool
+) -> dict[str, int]:
+    """Records for referenced codes the database does not know yet, flagged incomplete."""
+    created: dict[str, int] = {}
+    names = set(kind.names)
+    for column, target in kind.references.items():
+        if target == "stores" and not create_missing:
+            continue
+        c = quote_ident(column)
+        extra_cols, extra_vals = _stub_details(target, names)
+        sql = (
+            f"INSERT INTO {target} ({c}{extra_cols}, incomplete) "
+            f"SELECT {c}{extra_vals}, true FROM {accepted} a WHERE {c} IS NOT NULL "
+            f"AND {c} NOT IN (SELECT {c} FROM {target}) GROUP BY {c}"
+        )
+        count = con.execute(sql).fetchone()[0]
+        if count:
+            created[target] = count
+    return created
+
+
+def _stub_details(target: str, names: set[str]) -> tuple[str, str]:
+    pairs: list[tuple[str, str]] = []
+    if target == "stores":
+        pairs.append(("name", "any_value(store_code)"))
+    if target == "products" and "product_label" in names:
+        pairs += [("label", "any_value(product_label)"), ("category", "any_value(category)")]
+    if target == "sellers" and "store_code" in names:
+        pairs.append(("store_code", "any_value(store_code)"))
+    if target == "customers":
+        when = next((n for n in ("sold_at", "answered_at", "opened_at", "collected_at")
+                     if n in names), None)
+        if when:
+            pairs.append(("created_at", f"min({when})"))
+    cols = "".join(f", {a}" for a, _ in pairs)
+    vals = "".join(f", {b}" for _, b in pairs)
+    return cols, vals
+
+
+def insert_rows(
+    con: duckdb.DuckDBPyConnection, kind: Kind, accepted: str, columns: list[str],
+    import_id: int,
+) -> int:
+    cols = ", ".join(quote_ident(c) for c in columns)
+    if kind.dimension:
+        return _upsert(con, kind, accepted, columns)
+    if kind.name in UPDATABLE:
+        con.execute(
+            f"DELETE FROM {kind.table} t USING {accepted} s "
+            f"WHERE {_key_match('s', 't', kind.key)}"
+        )
+    count = con.execute(
+        f"INSERT INTO {kind.table} ({cols}, import_id) SELECT {cols}, {import_id} FROM {accepted}"
+    ).fetchone()[0]
+    if kind.name == "tickets" and count:
+        roll_up_tickets(con, accepted)
+    return count
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, kind: Kind, accepted: str, columns: list[str]) -> int:
+    cols = ", ".join(quote_ident(c) for c in columns)
+    key = ", ".join(quote_ident(k) for k in kind.key)
+    updates = ", ".join(
+        f"{quote_ident(c)} = coalesce(EXCLUDED.{quote_ident(c)}, {kind.table}.{quote_ident(c)})"
+        for c in columns
+        if c not in kind.key
+    )
+    return con.execute(
+        f"INSERT INTO {kind.table} ({cols}, incomplete, updated_at) "
+        f"SELECT {cols}, false, current_timestamp FROM {accepted} "
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates}, incomplete = false, "
+        "updated_at = EXCLUDED.updated_at"
+    ).fetchone()[0]
+
+
+TICKET_ROLL_UP = (
+    "SELECT ticket_id, min(sold_at) AS sold_at, any_value(store_code) AS store_code, "
+    "any_value(channel) AS channel, any_value(seller_code) AS seller_code, "
+    "any_value(customer_ref) AS customer_ref, count(*)::INTEGER AS line_count, "
+    "sum(quantity) AS units, sum(amount) AS amount, coalesce(sum(discount), 0) AS discount "
+    "FROM {lines} GROUP BY ticket_id"
+)
+
+
+def roll_up_tickets(con: duckdb.DuckDBPyConnection, accepted: str) -> None:
+    """Keep ``tickets`` the per-receipt sum of its lines, also when lines come in two files."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _new_tickets AS " + TICKET_ROLL_UP.format(lines=accepted)
+    )
+    extends = con.execute(
+        "SELECT count(*) FROM _new_tickets n SEMI JOIN tickets t USING (ticket_id)"
+    ).fetchone()[0]
+    if extends:
+        # Lines added to receipts already stored: recompute those receipts from all their lines.
+        con.execute("DELETE FROM tickets WHERE ticket_id IN (SELECT ticket_id FROM _new_tickets)")
+        lines = "(SELECT * FROM ticket_lines SEMI JOIN _new_tickets USING (ticket_id))"
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _new_tickets AS " + TICKET_ROLL_UP.format(lines=lines)
+        )
+    con.execute("INSERT INTO tickets SELECT *, amount < 0 FROM _new_tickets")
+    con.execute("DROP TABLE _new_tickets")

@@ -1,0 +1,214 @@
+"""Readers: turn a CSV, XLSX, Parquet or JSON-lines file into a relation of text columns.
+
+CSV options are sniffed from the first megabyte (encoding, delimiter, decimal mark) unless
+the mapping profile fixes them. DuckDB reads UTF-8 natively and fast; cp1252 / Latin-1
+files are first transcoded to a temporary UTF-8 copy (iconv when present: ~7x faster than
+DuckDB's encodings extension on these machines, measured 0.36 s vs 7.0 s per 2 M lines).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from enseigne.db import load_extension
+from enseigne.ingest.mapping import Mapping
+from enseigne.ingest.validate import quote_ident, quote_literal
+
+SAMPLE_BYTES = 1 << 20
+ENCODING_ALIASES = {
+    "utf8": "utf-8", "utf-8-sig": "utf-8", "latin1": "latin-1", "iso-8859-1": "latin-1",
+    "iso8859-1": "latin-1", "latin-9": "cp1252", "iso-8859-15": "cp1252",
+    "windows-1252": "cp1252", "cp-1252": "cp1252", "ansi": "cp1252",
+}
+DELIMITERS = (";", ",", "\t", "|")
+
+
+class UnusableFileError(Exception):
+    """The file cannot be imported at all; nothing was loaded from it."""
+
+
+@dataclass
+class Source:
+    path: Path
+    relation: str  # SQL FROM-clause yielding one VARCHAR column per header
+    headers: list[str]
+    format: str
+    encoding: str = "utf-8"
+    delimiter: str | None = None
+    decimal: str = "."
+    rejects_table: str | None = None
+    temp_files: list[Path] = field(default_factory=list)
+
+
+def file_format(path: Path) -> str:
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith((".xlsx", ".xlsm")):
+        return "xlsx"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return "json"
+    return "csv"
+
+
+def _read_sample(path: Path) -> bytes:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            return fh.read(SAMPLE_BYTES)
+    except (OSError, EOFError) as exc:
+        raise UnusableFileError(f"{path}: cannot be read ({exc})") from exc
+
+
+def sniff_encoding(sample: bytes) -> str:
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3 and len(sample) == SAMPLE_BYTES:
+            return "utf-8"  # a character cut by the end of the sample
+    try:
+        sample.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ";"
+
+
+def sniff_decimal(text: str, delimiter: str) -> str:
+    if delimiter == ",":
+        return "."
+    commas = len(re.findall(r"(?<![\w.,])-?\d+,\d{1,3}(?![\d,])", text))
+    points = len(re.findall(r"(?<![\w.,])-?\d+\.\d{1,3}(?![\d.])", text))
+    return "," if commas > points else "."
+
+
+def _normalise_encoding(name: str) -> str:
+    key = name.strip().lower().replace("_", "-")
+    return ENCODING_ALIASES.get(key, key)
+
+
+def _transcode(path: Path, encoding: str) -> Path:
+    """A temporary UTF-8 copy of a single-byte-encoded file."""
+    fd, tmp = tempfile.mkstemp(prefix="enseigne-import-", suffix=".csv")
+    target = Path(tmp)
+    compressed = path.name.lower().endswith(".gz")
+    iconv = shutil.which("iconv")
+    with open(fd, "wb") as out:
+        if iconv and not compressed:
+            done = subprocess.run(  # noqa: S603 (fixed argv, no shell)
+                [iconv, "-f", encoding.upper(), "-t", "UTF-8", str(path)],
+                stdout=out, stderr=subprocess.DEVNULL, check=False,
+            )
+            if done.returncode == 0:
+                return target
+            out.seek(0)
+            out.truncate()
+        opener = gzip.open if compressed else open
+        with opener(path, "rb") as src:
+            while chunk := src.read(1 << 24):
+                out.write(chunk.decode(encoding, errors="replace").encode("utf-8"))
+    return target
+
+
+def _csv_source(path: Path, mapping: Mapping, tag: str) -> Source:
+    sample = _read_sample(path)
+    if not sample.strip():
+        raise UnusableFileError(f"{path}: the file is empty")
+    encoding = _normalise_encoding(mapping.encoding) if mapping.encoding else None
+    encoding = encoding or sniff_encoding(sample)
+    try:
+        text = sample.decode(encoding, errors="strict" if encoding != "utf-8" else "ignore")
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise UnusableFileError(f"{path}: not readable as {encoding} ({exc})") from exc
+    text = text.lstrip("\ufeff")
+    first_line = text.splitlines()[0] if text else ""
+    delimiter = mapping.delimiter or sniff_delimiter(first_line)
+    delimiter = "\t" if delimiter.lower() in ("\\t", "tab") else delimiter
+    headers = [h.strip() for h in next(csv.reader(io.StringIO(first_line), delimiter=delimiter))]
+    decimal = mapping.decimal or sniff_decimal(text, delimiter)
+    source = Source(path, "", headers, "csv", encoding, delimiter, decimal)
+    readable = path
+    if encoding not in ("utf-8", "utf-16"):
+        readable = _transcode(path, encoding)
+        source.temp_files.append(readable)
+    source.rejects_table = f"_rejects_{tag}"
+    source.relation = (
+        f"read_csv({quote_literal(str(readable))}, delim={quote_literal(delimiter)}, "
+        "header=true, all_varchar=true, quote='\"', escape='\"', normalize_names=false, "
+        f"store_rejects=true, rejects_table={quote_literal(source.rejects_table)}, "
+        f"rejects_scan={quote_literal(source.rejects_table + '_scan')}, "
+        "max_line_size=10000000"
+        + (", encoding='utf-16'" if encoding == "utf-16" else "")
+        + ")"
+    )
+    return source
+
+
+def _table_function_source(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, mapping: Mapping
+) -> Source:
+    literal = quote_literal(str(path))
+    if fmt == "xlsx":
+        load_extension(con, "excel")
+        sheet = f", sheet={quote_literal(mapping.sheet)}" if mapping.sheet else ""
+        call = f"read_xlsx({literal}, header=true, all_varchar=true{sheet})"
+    elif fmt == "parquet":
+        call = f"read_parquet({literal})"
+    else:
+        call = f"read_json({literal}, format='newline_delimited')"
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {call}").fetchall()
+    except duckdb.Error as exc:
+        raise UnusableFileError(f"{path}: cannot be read as {fmt} ({_first_line(exc)})") from exc
+    headers = [row[0] for row in described]
+    casts = ", ".join(f"CAST({quote_ident(h)} AS VARCHAR) AS {quote_ident(h)}" for h in headers)
+    return Source(path, f"(SELECT {casts} FROM {call})", headers, fmt)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0]
+
+
+@contextmanager
+def open_source(
+    con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, tag: str
+) -> Iterator[Source]:
+    """The file as a relation of text columns; temporary copies removed afterwards."""
+    if not path.exists():
+        raise UnusableFileError(f"{path}: no such file")
+    if path.is_dir():
+        raise UnusableFileError(f"{path}: is a directory, not a file")
+    if path.stat().st_size == 0:
+        raise UnusableFileError(f"{path}: the file is empty")
+    fmt = file_format(path)
+    source = (
+        _csv_source(path, mapping, tag)
+        if fmt == "csv"
+        else _table_function_source(con, path, fmt, mapping)
+    )
+    try:
+        yield source
+    finally:
+        for temp in source.temp_files:
+            temp.unlink(missing_ok=True)

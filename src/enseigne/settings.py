@@ -1,0 +1,22 @@
+"""Settings, read from the environment (prefix ``ENSEIGNE_``) when the CLI or app starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ENSEIGNE_", extra="ignore")
+
+    db: Path = Field(default=Path("enseigne.duckdb"), description="DuckDB database file")
+    memory_limit: str = Field(default="1500MB", description="DuckDB memory limit per process")
+    threads: int | None = Field(default=None, description="DuckDB worker threads (all cores)")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit values (CLI flags) taking precedence."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**given)
