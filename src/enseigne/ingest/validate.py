@@ -81,11 +81,15 @@ def _date(t: str, fmt: str | None) -> str:
 
 
 def _timestamp(t: str, fmt: str | None) -> str:
+    """Receipts keep the wall-clock time printed on them: a UTC offset is dropped, not applied,
+    so that hour-of-day and day boundaries stay those of the store."""
+    local = f"regexp_replace({t}, '\\s*(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$', '')"
     parts = [f"TRY_CAST({t} AS TIMESTAMP)"]
     if fmt:
-        parts.insert(0, f"TRY_STRPTIME({t}, {quote_literal(fmt)})::TIMESTAMP")
+        plain = fmt.replace("%z", "").replace("%Z", "").strip()
+        parts.insert(0, f"TRY_STRPTIME({local if plain != fmt else t}, {quote_literal(plain)})")
     parts.append(f"TRY_STRPTIME({t}, {_formats(DATETIME_FORMATS)})")
-    parts.append(f"TRY_CAST({t} AS TIMESTAMPTZ)::TIMESTAMP")
+    parts.append(f"TRY_CAST({local} AS TIMESTAMP)")
     return f"coalesce({', '.join(parts)})"
 
 
