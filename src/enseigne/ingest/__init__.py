@@ -14,7 +14,7 @@ from enseigne.ingest.kinds import KINDS, Kind
 from enseigne.ingest.load import Checker, create_stubs, insert_rows, stored_columns
 from enseigne.ingest.mapping import Mapping, MappingError, load_mapping, shipped_profiles
 from enseigne.ingest.progress import Progress, watch
-from enseigne.ingest.readers import Source, UnusableFileError, open_source
+from enseigne.ingest.readers import Source, UnusableFileError, open_source, reread_csv
 from enseigne.ingest.stage import column_types, staging_sql
 
 __all__ = [
@@ -71,7 +71,7 @@ def import_file(
             staged, source = _stage(con, spec, source, mapping, tag, progress)
             checker = Checker(con, spec, staged, tag, stored_columns(spec, _types(con, spec)))
             try:
-                _check(checker, source, progress)
+                _check(checker, source, progress, create_missing)
                 summary.rows_read = _count(con, staged) + _malformed_count(con, source)
                 summary.duplicates = checker.duplicates()
                 summary.rejected = _rejected_count(con, checker) + _malformed_count(con, source)
@@ -107,8 +107,11 @@ def _stage(
         raise UnusableFileError(f"{source.path}: cannot be read ({_brief(exc)})") from exc
     if _invalid_encoding(con, source) and not mapping.encoding:
         # The first megabyte looked like UTF-8 but a later line is not: read it as cp1252.
+        # The staged relation was read as UTF-8, so the file itself must be read again.
         con.execute(f"DROP TABLE {staged}")
-        return _stage(con, spec, source, replace(mapping, encoding="cp1252"), tag + "b", progress)
+        mapping = replace(mapping, encoding="cp1252")
+        source = reread_csv(source, mapping, tag + "b")
+        return _stage(con, spec, source, mapping, tag + "b", progress)
     return staged, source
 
 
@@ -137,16 +140,29 @@ def _malformed_count(con: duckdb.DuckDBPyConnection, source: Source) -> int:
     ).fetchone()[0]
 
 
+def _malformed_lines(source: Source) -> str:
+    """One row per unreadable line: DuckDB reports a line once per surplus field."""
+    last = "coalesce(column_idx, 0)"
+    return (
+        f"(SELECT line, arg_max(column_name, {last}) AS column_name, "
+        f"any_value(csv_line) AS csv_line, arg_max(error_message, {last}) AS error_message "
+        f"FROM {source.rejects_table} GROUP BY line)"
+    )
+
+
 def _rejected_count(con: duckdb.DuckDBPyConnection, checker: Checker) -> int:
     return con.execute(f"SELECT count(DISTINCT rid) FROM {checker.problems}").fetchone()[0]
 
 
-def _check(checker: Checker, source: Source, progress: Progress | None) -> None:
+def _check(
+    checker: Checker, source: Source, progress: Progress | None, create_missing: bool
+) -> None:
     with watch(checker.con, progress, "Contrôle des lignes", None):
         checker.invalid_rows()
         checker.in_file_duplicates()
         checker.against_stored()
-        checker.unknown_stores()
+        if not create_missing:  # otherwise _load() creates them as incomplete stubs
+            checker.unknown_stores()
     _number_lines(checker, source)
 
 
@@ -198,7 +214,7 @@ def _record(
         con.execute(
             "INSERT INTO quarantine (import_id, kind, file, line, \"column\", value, reason) "
             f"SELECT ?, ?, ?, line, column_name, csv_line, error_message "
-            f"FROM {source.rejects_table}",
+            f"FROM {_malformed_lines(source)}",
             [summary.import_id, spec.name, file],
         )
     con.execute(
@@ -223,7 +239,7 @@ def _write_rejects(
     ).fetchall()
     if source.rejects_table:
         rows += con.execute(
-            f"SELECT line, column_name, csv_line, error_message FROM {source.rejects_table} "
+            f"SELECT line, column_name, csv_line, error_message FROM {_malformed_lines(source)} "
             "ORDER BY line"
         ).fetchall()
     new_file = not rejects.exists() or rejects.stat().st_size == 0

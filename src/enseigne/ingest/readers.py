@@ -98,8 +98,11 @@ def sniff_delimiter(first_line: str) -> str:
 def sniff_decimal(text: str, delimiter: str) -> str:
     if delimiter == ",":
         return "."
-    commas = len(re.findall(r"(?<![\w.,])-?\d+,\d{1,3}(?![\d,])", text))
-    points = len(re.findall(r"(?<![\w.,])-?\d+\.\d{1,3}(?![\d.])", text))
+    commas = len(re.findall(r"(?<![\w.,])-?\d+,\d{1,3}(?![\d,.])", text))
+    points = len(re.findall(r"(?<![\w.,])-?\d+\.\d{1,3}(?![\d.,])", text))
+    # Grouped amounts ("1.234,50", "1,234.50") settle the question on their own.
+    commas += len(re.findall(r"\d\.\d{3},\d", text))
+    points += len(re.findall(r"\d,\d{3}\.\d", text))
     return "," if commas > points else "."
 
 
@@ -163,6 +166,16 @@ def _csv_source(path: Path, mapping: Mapping, tag: str) -> Source:
         + ")"
     )
     return source
+
+
+def reread_csv(source: Source, mapping: Mapping, tag: str) -> Source:
+    """The same CSV file read again with other options (e.g. another encoding).
+
+    Its temporary copy joins ``source.temp_files`` so that open_source() removes it too.
+    """
+    again = _csv_source(source.path, mapping, tag)
+    source.temp_files.extend(again.temp_files)
+    return again
 
 
 def _table_function_source(

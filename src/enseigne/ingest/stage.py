@@ -71,7 +71,10 @@ def source_columns(kind: Kind, source: Source, mapping: Mapping) -> dict[str, st
 def staging_sql(
     kind: Kind, source: Source, mapping: Mapping, types: dict[str, str], table: str
 ) -> str:
-    fmt = SourceFormat(source.decimal, mapping.date_format, mapping.datetime_format)
+    fmt = SourceFormat(
+        source.decimal, mapping.date_format, mapping.datetime_format,
+        excel_serials=source.format == "xlsx",
+    )
     texts = source_columns(kind, source, mapping)
     inner = ", ".join(f"{texts[c.name]} AS {quote_ident(c.name + '__t')}" for c in kind.columns)
     typed, errors = [], []

@@ -46,6 +46,7 @@ class SourceFormat:
     decimal: str = "."
     date_format: str | None = None
     datetime_format: str | None = None
+    excel_serials: bool = False  # XLSX date cells read as text are day counts from 1899-12-30
 
 
 def quote_ident(name: str) -> str:
@@ -71,16 +72,27 @@ def _number(t: str, sql_type: str, decimal: str) -> str:
     return f"coalesce(TRY_CAST({fast} AS {sql_type}), TRY_CAST({slow} AS {sql_type}))"
 
 
-def _date(t: str, fmt: str | None) -> str:
+def _excel_serial(t: str) -> str:
+    """An Excel date cell's day count (e.g. 45660.4270833) as a timestamp, to the millisecond."""
+    days = f"TRY_CAST({t} AS DOUBLE)"
+    return (
+        f"CASE WHEN {days} BETWEEN 1 AND 2958466 THEN TIMESTAMP '1899-12-30' + "
+        f"to_milliseconds(CAST(round({days} * 86400000) AS BIGINT)) END"
+    )
+
+
+def _date(t: str, fmt: str | None, excel: bool = False) -> str:
     parts = [f"TRY_CAST({t} AS DATE)"]
     if fmt:
         parts.insert(0, f"TRY_STRPTIME({t}, {quote_literal(fmt)})::DATE")
     parts.append(f"TRY_STRPTIME({t}, {_formats(DATE_FORMATS)})::DATE")
     parts.append(f"TRY_STRPTIME({t}, {_formats(DATETIME_FORMATS)})::DATE")
+    if excel:
+        parts.append(f"({_excel_serial(t)})::DATE")
     return f"coalesce({', '.join(parts)})"
 
 
-def _timestamp(t: str, fmt: str | None) -> str:
+def _timestamp(t: str, fmt: str | None, excel: bool = False) -> str:
     """Receipts keep the wall-clock time printed on them: a UTC offset is dropped, not applied,
     so that hour-of-day and day boundaries stay those of the store."""
     local = f"regexp_replace({t}, '\\s*(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$', '')"
@@ -90,6 +102,8 @@ def _timestamp(t: str, fmt: str | None) -> str:
         parts.insert(0, f"TRY_STRPTIME({local if plain != fmt else t}, {quote_literal(plain)})")
     parts.append(f"TRY_STRPTIME({t}, {_formats(DATETIME_FORMATS)})")
     parts.append(f"TRY_CAST({local} AS TIMESTAMP)")
+    if excel:
+        parts.append(_excel_serial(t))
     return f"coalesce({', '.join(parts)})"
 
 
@@ -132,9 +146,9 @@ def typed_expression(column: Column, t: str, sql_type: str, fmt: SourceFormat) -
             v = _number(t, "DECIMAL(18, 6)", fmt.decimal)
             return f"TRY_CAST(CASE WHEN {v} > 1 THEN {v} / 100 ELSE {v} END AS {sql_type})"
         case "date":
-            return _date(t, fmt.date_format)
+            return _date(t, fmt.date_format, fmt.excel_serials)
         case "timestamp":
-            return _timestamp(t, fmt.datetime_format or fmt.date_format)
+            return _timestamp(t, fmt.datetime_format or fmt.date_format, fmt.excel_serials)
         case "email":
             low = f"lower({t})"
             return f"CASE WHEN regexp_full_match({low}, '{EMAIL_PATTERN}') THEN {low} END"
