@@ -12,7 +12,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ENSEIGNE_", extra="ignore")
 
     db: Path = Field(default=Path("enseigne.duckdb"), description="DuckDB database file")
-    memory_limit: str = Field(default="1500MB", description="DuckDB memory limit per process")
+    memory_limit: str = Field(default="1GB", description="DuckDB memory limit per process")
     threads: int | None = Field(default=None, description="DuckDB worker threads (all cores)")
 
 

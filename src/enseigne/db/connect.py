@@ -17,7 +17,7 @@ def connect(
     path: Path | str,
     *,
     read_only: bool = False,
-    memory_limit: str | None = "1500MB",
+    memory_limit: str | None = "1GB",
     threads: int | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the database file with our session settings."""

@@ -238,20 +238,21 @@ def _upsert(con: duckdb.DuckDBPyConnection, kind: Kind, accepted: str, columns: 
     ).fetchone()[0]
 
 
-TICKET_ROLL_UP = (
+ROLL_UP = (
     "SELECT ticket_id, min(sold_at) AS sold_at, any_value(store_code) AS store_code, "
     "any_value(channel) AS channel, any_value(seller_code) AS seller_code, "
     "any_value(customer_ref) AS customer_ref, count(*)::INTEGER AS line_count, "
     "sum(quantity) AS units, sum(amount) AS amount, coalesce(sum(discount), 0) AS discount "
-    "FROM {lines} GROUP BY ticket_id"
+    "FROM {} GROUP BY ticket_id"
 )
 
 
 def roll_up_tickets(con: duckdb.DuckDBPyConnection, accepted: str) -> None:
     """Keep ``tickets`` the per-receipt sum of its lines, also when lines come in two files."""
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _new_tickets AS " + TICKET_ROLL_UP.format(lines=accepted)
-    )
+    if not con.execute("SELECT count(*) FROM (FROM tickets LIMIT 1)").fetchone()[0]:
+        con.execute(f"INSERT INTO tickets SELECT *, amount < 0 FROM ({ROLL_UP.format(accepted)})")
+        return
+    con.execute("CREATE OR REPLACE TEMP TABLE _new_tickets AS " + ROLL_UP.format(accepted))
     extends = con.execute(
         "SELECT count(*) FROM _new_tickets n SEMI JOIN tickets t USING (ticket_id)"
     ).fetchone()[0]
@@ -259,8 +260,6 @@ def roll_up_tickets(con: duckdb.DuckDBPyConnection, accepted: str) -> None:
         # Lines added to receipts already stored: recompute those receipts from all their lines.
         con.execute("DELETE FROM tickets WHERE ticket_id IN (SELECT ticket_id FROM _new_tickets)")
         lines = "(SELECT * FROM ticket_lines SEMI JOIN _new_tickets USING (ticket_id))"
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _new_tickets AS " + TICKET_ROLL_UP.format(lines=lines)
-        )
+        con.execute("CREATE OR REPLACE TEMP TABLE _new_tickets AS " + ROLL_UP.format(lines))
     con.execute("INSERT INTO tickets SELECT *, amount < 0 FROM _new_tickets")
     con.execute("DROP TABLE _new_tickets")
