@@ -279,14 +279,14 @@ def test_import_log_records_each_import(stores, write_csv):
 # quoted field spanning two lines earlier in the file shifts every later line number.
 
 
-@pytest.mark.xfail(strict=True, reason="line numbers count records, not file lines")
+
 def test_line_number_after_a_blank_line(stores, write_csv):
     body = "T1;1;03/01/2025;S01;P1;1;1\n\nT2;1;03/01/2025;S01;P1;1;1\nT3;1;31/02/2025;S01;P1;1;1\n"
     import_file(stores, "tickets", write_csv("t.csv", TICKETS + body))
     assert stores.execute("SELECT line FROM quarantine").fetchall() == [(5,)]
 
 
-@pytest.mark.xfail(strict=True, reason="line numbers count records, not file lines")
+
 def test_line_number_after_a_quoted_multiline_field(stores, write_csv):
     header = "feedback_id;opened_at;kind;text\n"
     body = 'F1;03/01/2025;comment;"Accueil parfait\nmerci"\nF2;31/02/2025;comment;ok\n'

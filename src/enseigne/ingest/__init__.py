@@ -9,12 +9,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from enseigne.ingest.kinds import KINDS, Kind
 from enseigne.ingest.load import Checker, create_stubs, insert_rows, stored_columns
 from enseigne.ingest.mapping import Mapping, MappingError, load_mapping, shipped_profiles
 from enseigne.ingest.progress import Progress, watch
-from enseigne.ingest.readers import Source, UnusableFileError, open_source, reread_csv
+from enseigne.ingest.readers import (
+    Source,
+    UnusableFileError,
+    open_source,
+    record_lines,
+    reread_csv,
+)
 from enseigne.ingest.stage import column_types, staging_sql
 
 __all__ = [
@@ -166,18 +173,30 @@ def _check(
     _number_lines(checker, source)
 
 
+def _values(con: duckdb.DuckDBPyConnection, sql: str) -> set[int]:
+    return {row[0] for row in con.execute(sql).fetchall()}
+
+
 def _number_lines(checker: Checker, source: Source) -> None:
-    """File line of each problem row: staged rows are in file order, minus unreadable lines."""
-    first = 1 if source.format in ("parquet", "json") else 2
-    if source.rejects_table:
-        skipped = (
-            f"(SELECT line - {first} - (row_number() OVER (ORDER BY line) - 1) AS before "
-            f"FROM (SELECT DISTINCT line FROM {source.rejects_table}))"
-        )
-        shift = f"(SELECT count(*) FROM {skipped} WHERE before <= p.rid)"
-    else:
-        shift = "0"
-    checker.con.execute(f"UPDATE {checker.problems} p SET line = p.rid + {first} + {shift}")
+    """File line of each problem row (staged rows are in file order)."""
+    con = checker.con
+    if source.format != "csv":
+        first = 1 if source.format in ("parquet", "json") else 2  # XLSX has a header row
+        con.execute(f"UPDATE {checker.problems} SET line = rid + {first}")
+        return
+    rids = _values(con, f"SELECT DISTINCT rid FROM {checker.problems}")
+    if not rids:
+        return
+    unreadable = _values(con, f"SELECT line FROM {source.rejects_table}")
+    lines = record_lines(
+        source.readable or source.path, source.delimiter or ";", rids, unreadable, source.encoding
+    )
+    found = pa.table({"rid": list(lines), "line": list(lines.values())})
+    con.register("_record_lines", found)
+    con.execute(
+        f"UPDATE {checker.problems} p SET line = r.line FROM _record_lines r WHERE p.rid = r.rid"
+    )
+    con.unregister("_record_lines")
 
 
 def _load(

@@ -148,7 +148,9 @@ class Checker:
             )
 
     def accepted(self) -> str:
-        """SQL for the rows to load."""
+        """SQL for the rows to load (the usual clean file skips the anti-join)."""
+        if not self.con.execute(f"SELECT count(*) FROM (FROM {self.skip} LIMIT 1)").fetchone()[0]:
+            return f"(SELECT * FROM {self.staged} WHERE _errors IS NULL)"
         return (
             f"(SELECT * FROM {self.staged} s WHERE s._errors IS NULL AND s.rowid NOT IN "
             f"(SELECT rid FROM {self.skip}))"

@@ -51,6 +51,7 @@ class Source:
     decimal: str = "."
     rejects_table: str | None = None
     temp_files: list[Path] = field(default_factory=list)
+    readable: Path | None = None  # the UTF-8 text DuckDB reads (a transcoded copy or the file)
 
 
 def file_format(path: Path) -> str:
@@ -155,6 +156,7 @@ def _csv_source(path: Path, mapping: Mapping, tag: str) -> Source:
     if encoding not in ("utf-8", "utf-16"):
         readable = _transcode(path, encoding)
         source.temp_files.append(readable)
+    source.readable = readable
     source.rejects_table = f"_rejects_{tag}"
     source.relation = (
         f"read_csv({quote_literal(str(readable))}, delim={quote_literal(delimiter)}, "
@@ -225,3 +227,32 @@ def open_source(
     finally:
         for temp in source.temp_files:
             temp.unlink(missing_ok=True)
+
+
+def record_lines(
+    readable: Path, delimiter: str, records: set[int], unreadable: set[int],
+    encoding: str = "utf-8",
+) -> dict[int, int]:
+    """The file line on which each record (0 = first after the header) starts.
+
+    DuckDB gives records in file order but not their lines; blank lines and quoted values
+    spanning lines shift them, so the lines of the few problem records are read here, with
+    the same dialect, stopping after the last one asked for.
+    """
+    opener = gzip.open if readable.name.lower().endswith(".gz") else open
+    found: dict[int, int] = {}
+    last = max(records, default=-1)
+    record, previous = -1, 0  # the header is record -1
+    text_encoding = "utf-8-sig" if encoding != "utf-16" else encoding
+    with opener(readable, "rt", encoding=text_encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        for row in reader:
+            start, previous = previous + 1, reader.line_num
+            if not row or start in unreadable:
+                continue  # DuckDB skips blank lines and sets malformed ones aside
+            if record in records:
+                found[record] = start
+            record += 1
+            if record > last:
+                break
+    return found
