@@ -68,7 +68,7 @@ def snapshot(path: Path) -> dict[str, object]:
         }
         state["checksum"] = con.execute(
             "SELECT bit_xor(hash(ticket_id, line_no, sold_at, store_code, sku, quantity, "
-            "amount)), sum(amount) FROM ticket_lines").fetchone()
+            "amount)), sum(amount) FROM sales_lines").fetchone()
         return state
     finally:
         con.close()

@@ -125,7 +125,7 @@ def loaded_rows(db: Path, path: Path) -> tuple[list[tuple], list[tuple]]:
         assert (summary.rows_loaded, summary.rejected) == (3, 0)
         lines = con.execute(
             "SELECT ticket_id, line_no, sold_at, store_code, channel, sku, quantity, amount "
-            "FROM ticket_lines ORDER BY 1, 2").fetchall()
+            "FROM sales_lines ORDER BY 1, 2").fetchall()
         labels = con.execute("SELECT sku, label FROM products ORDER BY 1").fetchall()
         return lines, labels
     finally:
@@ -191,7 +191,7 @@ def test_custom_profile_sets_source_options_renames_and_constants(stores, tmp_pa
     summary = import_file(stores, "tickets", path, mapping=mapping)
     assert (summary.rows_loaded, summary.rejected) == (2, 0)
     assert stores.execute(
-        "SELECT ticket_id, line_no, sold_at, store_code, channel, amount FROM ticket_lines "
+        "SELECT ticket_id, line_no, sold_at, store_code, channel, amount FROM sales_lines "
         "ORDER BY 2").fetchall() == [
         ("W1", 1, dt.datetime(2025, 1, 3, 10, 15), "S02", "web", Decimal("1234.50")),
         ("W1", 2, dt.datetime(2025, 1, 3, 10, 15), "S02", "web", Decimal("3.10"))]
@@ -245,7 +245,7 @@ def test_shipped_pos_fr_tickets_profile(stores, tmp_path):
     assert (summary.rows_loaded, summary.rejected) == (3, 0)
     assert stores.execute(
         "SELECT ticket_id, line_no, sold_at, store_code, channel, seller_code, customer_ref, "
-        "sku, quantity, unit_price, discount, amount, vat_rate FROM ticket_lines ORDER BY 1, 2"
+        "sku, quantity, unit_price, discount, amount, vat_rate FROM sales_lines ORDER BY 1, 2"
     ).fetchall() == [
         ("000123", 1, dt.datetime(2025, 1, 3, 10, 15, 42), "S01", "store", "V07", "C0042",
          "3017620422003", Decimal("1"), Decimal("24.90"), None, Decimal("24.90"),

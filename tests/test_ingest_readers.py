@@ -155,7 +155,7 @@ def test_timestamp_spellings(stores, write_csv, text, expected):
     path = write_csv("t.csv", TICKETS + f"T1;1;{text};S01;P1;1;9,99\n")
     summary = import_file(stores, "tickets", path)
     assert summary.rejected == 0
-    assert stores.execute("SELECT sold_at FROM ticket_lines").fetchone()[0] == expected
+    assert stores.execute("SELECT sold_at FROM sales_lines").fetchone()[0] == expected
 
 
 @pytest.mark.parametrize("text", ["03/01/2025", "2025-01-03", "03/01/2025 10:15"])

@@ -107,7 +107,7 @@ def test_ticket_channel_defaults_to_store(stores, write_csv):
                                              "T4;1;03/01/2025;S01;P1;1;9,99;app\n")
     import_file(stores, "tickets", without)
     import_file(stores, "tickets", with_empty)
-    assert stores.execute("SELECT ticket_id, channel FROM ticket_lines ORDER BY 1").fetchall() \
+    assert stores.execute("SELECT ticket_id, channel FROM sales_lines ORDER BY 1").fetchall() \
         == [("T1", "store"), ("T2", "store"), ("T3", "web"), ("T4", "app")]
     assert stores.execute("SELECT ticket_id, channel FROM tickets ORDER BY 1").fetchall()[0] \
         == ("T1", "store")

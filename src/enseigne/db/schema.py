@@ -1,8 +1,9 @@
 """The canonical model (migration 1).
 
 Money is DECIMAL(18,2): float sums differ in the last bits between runs and engines.
-Ticket lines repeat their ticket's store, time, channel, seller and customer so that KPI
-scans over 100 M lines never join; ``tickets`` is the per-receipt roll-up of its lines.
+``tickets`` holds one row per receipt with its header (when, where, who) and the sums of
+its lines, so that store, customer and network KPIs scan receipts, not lines; the lines
+keep what only lines know (SKU, quantity, price, discount, VAT) for product analyses.
 Fact tables carry no primary key (an index over 100 M rows costs more than it gives):
 the import keeps them unique by natural key with an anti-join.
 """
@@ -85,18 +86,15 @@ CREATE TABLE tickets (
     line_count INTEGER NOT NULL,
     units DECIMAL(18, 3) NOT NULL,
     amount DECIMAL(18, 2) NOT NULL,
+    amount_ht DECIMAL(18, 4),
     discount DECIMAL(18, 2) NOT NULL,
+    returned_amount DECIMAL(18, 2) NOT NULL,
     is_return BOOLEAN NOT NULL
 );
 
 CREATE TABLE ticket_lines (
     ticket_id VARCHAR NOT NULL,
     line_no INTEGER NOT NULL,
-    sold_at TIMESTAMP NOT NULL,
-    store_code VARCHAR NOT NULL,
-    channel VARCHAR NOT NULL,
-    seller_code VARCHAR,
-    customer_ref VARCHAR,
     sku VARCHAR NOT NULL,
     quantity DECIMAL(18, 3) NOT NULL,
     unit_price DECIMAL(18, 2),
@@ -105,6 +103,11 @@ CREATE TABLE ticket_lines (
     vat_rate DECIMAL(6, 4),
     import_id INTEGER
 );
+
+-- Lines as a POS export shows them: each with its receipt's shared columns.
+CREATE VIEW sales_lines AS
+SELECT l.*, t.sold_at, t.store_code, t.channel, t.seller_code, t.customer_ref
+FROM ticket_lines l JOIN tickets t USING (ticket_id);
 
 CREATE TABLE footfall (
     store_code VARCHAR NOT NULL,

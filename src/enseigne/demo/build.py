@@ -26,6 +26,7 @@ from enseigne.demo.world import (
     make_stores,
     seller_names,
 )
+from enseigne.ingest.load import ROLL_UP, SUMS
 
 Progress = Callable[[str, float], None]
 CANONICAL_TABLES = (
@@ -156,13 +157,14 @@ INSERTS = {
         store_code)
         SELECT demo_customer(customer), channel, status, collected_at, source,
                CASE WHEN store >= 0 THEN demo_store(store) END FROM demo_raw_consents""",
-    "lines": "INSERT INTO ticket_lines (ticket_id, line_no, sold_at, store_code, channel, "
-             "seller_code, customer_ref, sku, quantity, unit_price, discount, amount, vat_rate) "
+    "lines": "CREATE OR REPLACE TEMP TABLE demo_lines AS "
              + baskets.LINES_SQL.format(source="demo_raw_lines"),
-    "tickets": """INSERT INTO tickets SELECT ticket_id, min(sold_at), min(store_code),
-        min(channel), min(seller_code), min(customer_ref), count(*)::INTEGER, sum(quantity),
-        sum(amount), sum(discount), sum(amount) < 0
-        FROM ticket_lines GROUP BY ticket_id ORDER BY 2, 1""",
+    "ticket_lines": "INSERT INTO ticket_lines (ticket_id, line_no, sku, quantity, unit_price, "
+                    "discount, amount, vat_rate) SELECT ticket_id, line_no, sku, quantity, "
+                    "unit_price, discount, amount, vat_rate FROM demo_lines",
+    # the same roll-up as the import's, so that a demo and its re-import are identical
+    "tickets": f"INSERT INTO tickets {ROLL_UP.format(sums=SUMS, lines='demo_lines')} ORDER BY 2, 1",
+    "drop_lines": "DROP TABLE demo_lines",
     "footfall": """INSERT INTO footfall (store_code, date, hour, visitors)
         SELECT demo_store(store), date, NULL, visitors FROM demo_raw_footfall""",
     "surveys": """INSERT INTO survey_responses (response_id, answered_at, store_code,

@@ -54,11 +54,12 @@ EXPORTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         (_TS.format("collected_at"), "Date de collecte"), ("source", "Source"),
         ("store_code", "Code magasin"),
     ]),
-    "tickets.csv": ("ticket_lines l LEFT JOIN products p USING (sku)", [
+    "tickets.csv": ("ticket_lines l JOIN tickets t USING (ticket_id) "
+                    "LEFT JOIN products p USING (sku)", [
         ("l.ticket_id", "N° ticket"), ("l.line_no", "N° ligne"),
-        (_TS.format("l.sold_at"), "Date"), ("l.store_code", "Code magasin"),
-        ("l.channel", "Canal"), ("l.seller_code", "Code vendeur"),
-        ("l.customer_ref", "N° client"), ("l.sku", "Code article"), ("p.label", "Libellé"),
+        (_TS.format("t.sold_at"), "Date"), ("t.store_code", "Code magasin"),
+        ("t.channel", "Canal"), ("t.seller_code", "Code vendeur"),
+        ("t.customer_ref", "N° client"), ("l.sku", "Code article"), ("p.label", "Libellé"),
         ("p.category", "Famille"), (_TRIM.format("l.quantity"), "Qté"),
         (_NUM.format("l.unit_price"), "PU TTC"), (_NUM.format("l.discount"), "Remise"),
         (_NUM.format("l.amount"), "Montant TTC"),
@@ -105,7 +106,7 @@ def export_csv(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
     for filename, (source, columns) in EXPORTS.items():
         select = ", ".join(_col(expr, header) for expr, header in columns)
         if filename == "tickets.csv":
-            source += " ORDER BY l.sold_at, l.ticket_id, l.line_no"
+            source += " ORDER BY t.sold_at, l.ticket_id, l.line_no"
         tmp = out_dir / f".{filename}.utf8"
         path = str(tmp).replace("'", "''")
         con.execute(f"COPY (SELECT {select} FROM {source}) TO '{path}' "

@@ -98,7 +98,7 @@ def import_file(
 
 
 def _types(con: duckdb.DuckDBPyConnection, spec: Kind) -> dict[str, str]:
-    return column_types(con, spec.table)
+    return column_types(con, spec.view or spec.table)
 
 
 def _stage(

@@ -32,6 +32,9 @@ class Kind:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     dimension: bool = False  # upserted (with updated_at) rather than appended
+    # Stored rows as the file shows them, when the table alone does not (ticket lines keep
+    # their receipt's shared columns in ``tickets``).
+    view: str | None = None
     references: dict[str, str] = field(default_factory=dict)  # column -> referenced kind
 
     def column(self, name: str) -> Column:
@@ -116,7 +119,7 @@ KINDS: dict[str, Kind] = {
                 Column("unit_price", "money"), Column("discount", "money"),
                 Column("amount", "money", required=True), Column("vat_rate", "rate"),
             ),
-            key=("ticket_id", "line_no"),
+            key=("ticket_id", "line_no"), view="sales_lines",
             references={
                 "store_code": "stores", "customer_ref": "customers", "sku": "products",
                 "seller_code": "sellers",

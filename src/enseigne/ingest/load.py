@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 
 from enseigne.ingest.kinds import Kind
+from enseigne.ingest.stage import column_types
 from enseigne.ingest.validate import quote_ident, quote_literal
 
 STUB_SOURCES = {"stores": "stores", "customers": "customers", "products": "products",
@@ -98,9 +99,11 @@ class Checker:
         self.con.execute(f"DROP TABLE {dupkeys}")
 
     def against_stored(self) -> None:
-        table = self.kind.table
-        if not self.con.execute(f"SELECT count(*) FROM (FROM {table} LIMIT 1)").fetchone()[0]:
+        if not self.con.execute(
+            f"SELECT count(*) FROM (FROM {self.kind.table} LIMIT 1)"
+        ).fetchone()[0]:
             return
+        table = self.kind.view or self.kind.table
         same = (
             self._same_dimension()
             if self.kind.dimension
@@ -208,9 +211,10 @@ def insert_rows(
     con: duckdb.DuckDBPyConnection, kind: Kind, accepted: str, columns: list[str],
     import_id: int,
 ) -> int:
-    cols = ", ".join(quote_ident(c) for c in columns)
     if kind.dimension:
         return _upsert(con, kind, accepted, columns)
+    own = column_types(con, kind.table)
+    cols = ", ".join(quote_ident(c) for c in columns if c in own)
     if kind.name in UPDATABLE:
         con.execute(
             f"DELETE FROM {kind.table} t USING {accepted} s "
@@ -243,25 +247,41 @@ def _upsert(con: duckdb.DuckDBPyConnection, kind: Kind, accepted: str, columns: 
 ROLL_UP = (
     "SELECT ticket_id, min(sold_at) AS sold_at, any_value(store_code) AS store_code, "
     "any_value(channel) AS channel, any_value(seller_code) AS seller_code, "
-    "any_value(customer_ref) AS customer_ref, count(*)::INTEGER AS line_count, "
-    "sum(quantity) AS units, sum(amount) AS amount, coalesce(sum(discount), 0) AS discount "
-    "FROM {} GROUP BY ticket_id"
+    "any_value(customer_ref) AS customer_ref, {sums} FROM {lines} GROUP BY ticket_id"
+)
+# Each line's HT amount is rounded to 4 decimals so that sums are exact on every engine.
+SUMS = (
+    "count(*)::INTEGER AS line_count, sum(quantity) AS units, sum(amount) AS amount, "
+    "sum((amount / (1 + vat_rate))::DECIMAL(18, 4)) AS amount_ht, "
+    "coalesce(sum(discount), 0) AS discount, "
+    "coalesce(sum(amount) FILTER (WHERE amount < 0), 0) AS returned_amount, "
+    "sum(amount) < 0 AS is_return"
 )
 
 
 def roll_up_tickets(con: duckdb.DuckDBPyConnection, accepted: str) -> None:
-    """Keep ``tickets`` the per-receipt sum of its lines, also when lines come in two files."""
+    """One ``tickets`` row per receipt: its shared columns and the sums of all its lines."""
+    new = ROLL_UP.format(sums=SUMS, lines=accepted)
     if not con.execute("SELECT count(*) FROM (FROM tickets LIMIT 1)").fetchone()[0]:
-        con.execute(f"INSERT INTO tickets SELECT *, amount < 0 FROM ({ROLL_UP.format(accepted)})")
+        con.execute(f"INSERT INTO tickets {new}")
         return
-    con.execute("CREATE OR REPLACE TEMP TABLE _new_tickets AS " + ROLL_UP.format(accepted))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _new_tickets AS {new}")
     extends = con.execute(
         "SELECT count(*) FROM _new_tickets n SEMI JOIN tickets t USING (ticket_id)"
     ).fetchone()[0]
     if extends:
-        # Lines added to receipts already stored: recompute those receipts from all their lines.
+        # Lines added to receipts already stored (a receipt split over two files): the
+        # receipt keeps its stored header and its sums are taken again over all its lines.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _new_tickets AS SELECT h.ticket_id, "
+            "coalesce(t.sold_at, h.sold_at) AS sold_at, coalesce(t.store_code, h.store_code) "
+            "AS store_code, coalesce(t.channel, h.channel) AS channel, "
+            "coalesce(t.seller_code, h.seller_code) AS seller_code, "
+            "coalesce(t.customer_ref, h.customer_ref) AS customer_ref, s.* EXCLUDE (ticket_id) "
+            "FROM _new_tickets h LEFT JOIN tickets t USING (ticket_id) JOIN "
+            f"(SELECT ticket_id, {SUMS} FROM ticket_lines SEMI JOIN _new_tickets "
+            "USING (ticket_id) GROUP BY ticket_id) s USING (ticket_id)"
+        )
         con.execute("DELETE FROM tickets WHERE ticket_id IN (SELECT ticket_id FROM _new_tickets)")
-        lines = "(SELECT * FROM ticket_lines SEMI JOIN _new_tickets USING (ticket_id))"
-        con.execute("CREATE OR REPLACE TEMP TABLE _new_tickets AS " + ROLL_UP.format(lines))
-    con.execute("INSERT INTO tickets SELECT *, amount < 0 FROM _new_tickets")
+    con.execute("INSERT INTO tickets SELECT * FROM _new_tickets")
     con.execute("DROP TABLE _new_tickets")
