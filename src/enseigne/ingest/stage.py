@@ -16,6 +16,7 @@ from enseigne.ingest.validate import (
 )
 
 TEXT_TYPE = "VARCHAR"
+NUMERIC = {"int", "decimal", "money", "quantity", "rate", "float"}
 
 
 def column_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
@@ -32,8 +33,12 @@ def _find_header(headers: list[str], wanted: str) -> str | None:
     return next((h for h in headers if h.strip().casefold() == folded), None)
 
 
-def _trimmed(column: str) -> str:
-    """NULL for empty; trim() only on the rare padded value (trimming all costs 2x the read)."""
+def _trimmed(column: str, numeric: bool) -> str:
+    """NULL for empty; trim() only on the rare padded value (trimming all costs 2x the read).
+
+    Numbers are not trimmed at all: their casts ignore surrounding spaces."""
+    if numeric:
+        return f"nullif({column}, '')"
     return (
         f"CASE WHEN {column} LIKE ' %' OR {column} LIKE '% ' OR {column} LIKE '%\t' "
         f"OR {column} LIKE '%\u00a0' "
@@ -51,7 +56,7 @@ def source_columns(kind: Kind, source: Source, mapping: Mapping) -> dict[str, st
         if name in mapping.constants:
             exprs[name] = quote_literal(mapping.constants[name])
         elif header is not None:
-            exprs[name] = _trimmed(quote_ident(header))
+            exprs[name] = _trimmed(quote_ident(header), column.type in NUMERIC)
         elif column.default is not None:
             exprs[name] = quote_literal(column.default)
         elif column.required:
