@@ -92,7 +92,9 @@ def staging_sql(
         if check:
             errors.append((column.name, t, check))
     error_list = ", ".join(
-        f"{{'column': {quote_literal(n)}, 'value': {t}, 'reason': {e}}}" for n, t, e in errors
+        f"{{'column': {quote_literal(n)}, 'value': nullif(trim({t}::VARCHAR), ''), "
+        f"'reason': {e}}}"
+        for n, t, e in errors
     )
     any_error = " OR ".join(f"({e}) IS NOT NULL" for _, _, e in errors) or "false"
     names = ", ".join(quote_ident(c.name) for c in kind.columns)
