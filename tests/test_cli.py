@@ -56,10 +56,14 @@ def test_import_then_status_json(cli, write_csv, tmp_path):
     assert all(i["file"].endswith(".csv") and i["finished_at"] for i in report["imports"])
 
 
-def test_status_as_a_table(cli, tmp_path):
-    done = cli("status", "--db", tmp_path / "t.duckdb")
+def test_status_as_a_table_in_french(cli, write_csv, tmp_path):
+    db = tmp_path / "t.duckdb"
+    cli("import", "stores", write_csv("s.csv", STORES), "--db", db)
+    done = cli("status", "--db", db)
     assert done.returncode == 0, done.stderr
-    assert "ticket_lines" in done.stdout
+    assert "Lignes de tickets" in done.stdout
+    assert "Derniers imports" in done.stdout
+    assert "s.csv" in done.stdout
 
 
 def test_missing_required_column_exits_2_and_loads_nothing(cli, write_csv, tmp_path):

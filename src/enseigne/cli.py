@@ -82,9 +82,10 @@ def status(
     if as_json:
         sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
         return
-    counts = Table("Entité", "Lignes", title="Contenu de la base")
+    counts = Table("Entité", "Lignes", "Fiches incomplètes", title="Contenu de la base")
     for name, count in report["counts"].items():
-        counts.add_row(name, _fr_int(count))
+        stubs = report["incomplete"].get(name)
+        counts.add_row(ENTITY_LABELS[name], _fr_int(count), _fr_int(stubs) if stubs else "")
     console.print(counts)
     if report["imports"]:
         imports = Table("N°", "Type", "Fichier", "Fin", "Lues", "Chargées", "Doublons",
@@ -96,6 +97,15 @@ def status(
                 _fr_int(item["duplicates"]), _fr_int(item["rejected"]), f"{item['seconds']:.1f}",
             )
         console.print(imports)
+
+
+ENTITY_LABELS = {
+    "stores": "Magasins", "sellers": "Vendeurs", "products": "Articles", "customers": "Clients",
+    "consents": "Consentements", "tickets": "Tickets", "ticket_lines": "Lignes de tickets",
+    "footfall": "Fréquentation", "targets": "Objectifs",
+    "survey_responses": "Réponses aux enquêtes", "feedback": "Réclamations et avis",
+    "quarantine": "Quarantaine (lignes rejetées)",
+}
 
 
 def _fr_int(value: int) -> str:
