@@ -69,7 +69,11 @@ def _number(t: str, sql_type: str, decimal: str) -> str:
     else:
         fast = t
         slow = f"regexp_replace({t}, '[\\s\u00a0\u202f€%,]', '', 'g')"
-    return f"coalesce(TRY_CAST({fast} AS {sql_type}), TRY_CAST({slow} AS {sql_type}))"
+    # Exponents are refused: "1,23E+05" is a spreadsheet's rounding of a longer number.
+    return (
+        f"CASE WHEN NOT (contains({t}, 'e') OR contains({t}, 'E')) THEN "
+        f"coalesce(TRY_CAST({fast} AS {sql_type}), TRY_CAST({slow} AS {sql_type})) END"
+    )
 
 
 def _excel_serial(t: str) -> str:
