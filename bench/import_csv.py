@@ -313,7 +313,8 @@ def run_ours(data: Dataset) -> Ours:
 
 
 def pandas_import(tickets: Path, stores: Path, db: Path) -> int:
-    """What an analyst would write: read, parse, validate, dedupe, insert. Returns rows loaded."""
+    """What an analyst would write: read, parse, validate, dedupe, roll receipts up with
+    groupby, insert lines and receipts. Returns the lines loaded."""
     import pandas as pd
 
     from enseigne.db.schema import CANONICAL_DDL
@@ -344,14 +345,25 @@ def pandas_import(tickets: Path, stores: Path, db: Path) -> int:
     valid = df[required].notna().all(axis=1) & df["store_code"].isin(set(known))
     df = df[valid].drop_duplicates(subset=["ticket_id", "line_no"])
     df["channel"] = df["channel"].fillna("store")
+    df["vat_rate"] = df["vat_rate"] / 100
+    df["amount_ht"] = (df["amount"] / (1 + df["vat_rate"])).round(4)
+    df["returned"] = df["amount"].where(df["amount"] < 0, 0)
+    receipts = df.groupby("ticket_id", sort=False).agg(
+        sold_at=("sold_at", "min"), store_code=("store_code", "first"),
+        channel=("channel", "first"), seller_code=("seller_code", "first"),
+        customer_ref=("customer_ref", "first"), line_count=("line_no", "size"),
+        units=("quantity", "sum"), amount=("amount", "sum"), amount_ht=("amount_ht", "sum"),
+        discount=("discount", "sum"), returned_amount=("returned", "sum"),
+    ).reset_index()
+    receipts["is_return"] = receipts["amount"] < 0
+    lines = df[["ticket_id", "line_no", "sku", "quantity", "unit_price", "discount", "amount",
+                "vat_rate"]]
     con = duckdb.connect(str(db))
     con.execute(CANONICAL_DDL)
-    con.register("df", df)
-    con.execute(
-        "INSERT INTO ticket_lines SELECT ticket_id, line_no, sold_at, store_code, channel, "
-        "seller_code, customer_ref, sku, quantity, unit_price, discount, amount, "
-        "vat_rate / 100, NULL FROM df"
-    )
+    con.register("lines", lines)
+    con.execute("INSERT INTO ticket_lines SELECT *, NULL FROM lines")
+    con.register("receipts", receipts)
+    con.execute("INSERT INTO tickets SELECT * FROM receipts")
     loaded = con.execute("SELECT count(*) FROM ticket_lines").fetchone()
     con.close()
     return int(loaded[0]) if loaded else 0

@@ -72,7 +72,7 @@ def import_file(
     path = Path(path)
     mapping = mapping or Mapping()
     tag = uuid.uuid4().hex[:10]
-    summary = ImportSummary(kind, str(path), seconds=started)
+    summary = ImportSummary(kind, str(path))
     try:
         with open_source(con, path, mapping, tag) as source:
             staged, source = _stage(con, spec, source, mapping, tag, progress)
@@ -85,16 +85,21 @@ def import_file(
                 if strict and summary.rejected:
                     _write_rejects(con, checker, source, rejects)
                     raise StrictRefusal(summary)
-                _load(con, spec, checker, source, summary, create_missing, progress)
+                _load(con, spec, checker, source, summary, create_missing, progress, started)
                 _write_rejects(con, checker, source, rejects)
             finally:
                 checker.drop()
                 con.execute(f"DROP TABLE IF EXISTS {staged}")
+                _drop_rejects(con, source)
     finally:
         summary.seconds = time.perf_counter() - started
-    con.execute("UPDATE import_log SET seconds = ? WHERE import_id = ?",
-                [summary.seconds, summary.import_id])
     return summary
+
+
+def _drop_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    if source.rejects_table:
+        con.execute(f"DROP TABLE IF EXISTS {source.rejects_table}")
+        con.execute(f"DROP TABLE IF EXISTS {source.rejects_table}_scan")
 
 
 def _types(con: duckdb.DuckDBPyConnection, spec: Kind) -> dict[str, str]:
@@ -116,6 +121,7 @@ def _stage(
         # The first megabyte looked like UTF-8 but a later line is not: read it as cp1252.
         # The staged relation was read as UTF-8, so the file itself must be read again.
         con.execute(f"DROP TABLE {staged}")
+        _drop_rejects(con, source)
         mapping = replace(mapping, encoding="cp1252")
         source = reread_csv(source, mapping, tag + "b")
         return _stage(con, spec, source, mapping, tag + "b", progress)
@@ -201,7 +207,7 @@ def _number_lines(checker: Checker, source: Source) -> None:
 
 def _load(
     con: duckdb.DuckDBPyConnection, spec: Kind, checker: Checker, source: Source,
-    summary: ImportSummary, create_missing: bool, progress: Progress | None,
+    summary: ImportSummary, create_missing: bool, progress: Progress | None, started: float,
 ) -> None:
     columns = stored_columns(spec, _types(con, spec))
     accepted = checker.accepted()
@@ -212,6 +218,7 @@ def _load(
         with watch(con, progress, "Chargement", None):
             summary.stubs = create_stubs(con, spec, accepted, create_missing)
             summary.rows_loaded = insert_rows(con, spec, accepted, columns, import_id)
+        summary.seconds = time.perf_counter() - started
         _record(con, spec, checker, source, summary)
         con.execute("COMMIT")
     except BaseException:
@@ -241,9 +248,8 @@ def _record(
         "current_timestamp, ?, ?, ?, ?, ?, ?)",
         [
             summary.import_id, spec.name, file, source.path.stat().st_size,
-            int((time.perf_counter() - summary.seconds) * 1e6), summary.rows_read,
-            summary.rows_loaded, summary.duplicates, summary.rejected,
-            sum(summary.stubs.values()), 0.0,
+            int(summary.seconds * 1e6), summary.rows_read, summary.rows_loaded,
+            summary.duplicates, summary.rejected, sum(summary.stubs.values()), summary.seconds,
         ],
     )
 
