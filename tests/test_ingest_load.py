@@ -160,6 +160,15 @@ def test_ticket_line_stored_with_other_content_is_rejected(stores, write_csv):
     assert "already stored" in reason
 
 
+def test_ticket_line_resent_under_another_store_is_rejected(stores, write_csv):
+    import_file(stores, "tickets", write_csv("a.csv", TICKETS + "T1;1;03/01/2025;S01;P1;1;9,99\n"))
+    summary = import_file(stores, "tickets", write_csv(
+        "b.csv", TICKETS + "T1;1;03/01/2025;S02;P1;1;9,99\n"))
+    assert (summary.rows_loaded, summary.duplicates, summary.rejected) == (0, 0, 1)
+    assert stores.execute("SELECT store_code FROM tickets").fetchall() == [("S01",)]
+    assert stores.execute("SELECT line FROM quarantine").fetchall() == [(2,)]
+
+
 def test_dimension_reimport_with_a_changed_city_updates_the_row(stores, write_csv):
     before = stores.execute(
         "SELECT name, region, updated_at FROM stores WHERE store_code = 'S01'").fetchone()

@@ -35,6 +35,7 @@ class Kind:
     # Stored rows as the file shows them, when the table alone does not (ticket lines keep
     # their receipt's shared columns in ``tickets``).
     view: str | None = None
+    header: tuple[str, tuple[str, ...]] | None = None  # (table, key) of those shared columns
     references: dict[str, str] = field(default_factory=dict)  # column -> referenced kind
 
     def column(self, name: str) -> Column:
@@ -120,6 +121,7 @@ KINDS: dict[str, Kind] = {
                 Column("amount", "money", required=True), Column("vat_rate", "rate"),
             ),
             key=("ticket_id", "line_no"), view="sales_lines",
+            header=("tickets", ("ticket_id",)),
             references={
                 "store_code": "stores", "customer_ref": "customers", "sku": "products",
                 "seller_code": "sellers",
