@@ -159,3 +159,17 @@ def test_unknown_mapping_profile_exits_2(cli, write_csv, tmp_path):
                "--mapping", "nope")
     assert done.returncode == 2
     assert "pos-fr-tickets" in done.stderr
+
+
+def test_demo_builds_a_chain_and_exports_it_as_pos_files(cli, tmp_path):
+    db, export = tmp_path / "demo.duckdb", tmp_path / "export"
+    done = cli("demo", "--db", db, "--stores", "3", "--customers", "300", "--years", "1",
+               "--seed", "5", "--export-csv", export)
+    assert done.returncode == 0, done.stderr
+    assert "lignes de tickets" in done.stdout
+    built = counts(db)
+    assert built["stores"] == 4  # three stores and the web store
+    assert built["tickets"] > 0 and built["ticket_lines"] >= built["tickets"]
+    assert sorted(p.name for p in export.glob("*.csv")) == [
+        "articles.csv", "clients.csv", "consentements.csv", "enquetes.csv", "frequentation.csv",
+        "magasins.csv", "objectifs.csv", "reclamations.csv", "tickets.csv", "vendeurs.csv"]

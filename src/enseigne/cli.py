@@ -201,8 +201,15 @@ def demo(
     from enseigne.demo import export_csv as write_csv
 
     settings, con = _open(db)
-    with console.status("Construction de l'enseigne de démonstration…"):
-        counts = build_demo(con, stores=stores, customers=customers, years=years, seed=seed)
+    with new_progress() as progress:
+        task = progress.add_task("Enseigne de démonstration", total=1.0, rate="")
+
+        def report(step: str, done: float) -> None:
+            progress.update(task, completed=done, rate=step)
+
+        counts = build_demo(
+            con, stores=stores, customers=customers, years=years, seed=seed, progress=report
+        )
     console.print(
         f"{settings.db}: {_fr_int(counts.get('ticket_lines', 0))} lignes de tickets, "
         f"{_fr_int(counts.get('customers', 0))} clients, "
