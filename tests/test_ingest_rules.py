@@ -153,3 +153,22 @@ def test_values_are_trimmed_and_blank_means_missing(con, write_csv):
     import_file(con, "customers", write_csv("c.csv", body))
     assert con.execute("SELECT customer_ref, first_name, last_name, city FROM customers")\
         .fetchone() == ("C1", "Jean", "Dupont", None)
+
+
+@pytest.mark.parametrize(("kind", "body", "column", "reason"), [
+    ("targets", "scope;kpi;period_start;period_end;value\n"
+                "S01;revenue;01/02/2025;28/02/2025;1000\nS01;revenue;01/03/2025;28/02/2025;1\n",
+     "period_end", "period ends before it starts"),
+    ("feedback", "feedback_id;opened_at;kind;resolved_at\nF1;03/01/2025;complaint;05/01/2025\n"
+                 "F2;03/01/2025;complaint;02/01/2025\n",
+     "resolved_at", "resolved before it was opened"),
+    ("stores", "store_code;name;opened_on;closed_on\nS08;Nantes;01/01/2020;\n"
+               "S09;Brest;01/01/2020;31/12/2019\n",
+     "closed_on", "closed before it opened"),
+])
+def test_dates_that_contradict_each_other_are_rejected(con, write_csv, kind, body, column,
+                                                       reason):
+    summary = import_file(con, kind, write_csv("f.csv", body))
+    assert (summary.rows_loaded, summary.rejected) == (1, 1)
+    assert con.execute('SELECT line, "column", reason FROM quarantine').fetchall() == [
+        (3, column, reason)]

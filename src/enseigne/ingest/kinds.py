@@ -36,6 +36,8 @@ class Kind:
     # their receipt's shared columns in ``tickets``).
     view: str | None = None
     header: tuple[str, tuple[str, ...]] | None = None  # (table, key) of those shared columns
+    # Rules across columns: (column blamed, SQL condition that must hold, reason if not).
+    row_rules: tuple[tuple[str, str, str], ...] = ()
     references: dict[str, str] = field(default_factory=dict)  # column -> referenced kind
 
     def column(self, name: str) -> Column:
@@ -64,6 +66,7 @@ KINDS: dict[str, Kind] = {
                 Column("longitude", "float", low=-180, high=180),
             ),
             key=("store_code",), dimension=True,
+            row_rules=(("closed_on", "closed_on >= opened_on", "closed before it opened"),),
         ),
         Kind(
             "sellers", "sellers",
@@ -145,6 +148,9 @@ KINDS: dict[str, Kind] = {
                 Column("value", "float", required=True),
             ),
             key=("scope", "kpi", "period_start", "period_end"),
+            row_rules=(
+                ("period_end", "period_end >= period_start", "period ends before it starts"),
+            ),
         ),
         Kind(
             "surveys", "survey_responses",
@@ -170,6 +176,9 @@ KINDS: dict[str, Kind] = {
                 Column("resolved_at", "timestamp"),
             ),
             key=("feedback_id",),
+            row_rules=(
+                ("resolved_at", "resolved_at >= opened_at", "resolved before it was opened"),
+            ),
             references={"store_code": "stores", "customer_ref": "customers"},
         ),
     )

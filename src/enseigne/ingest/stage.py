@@ -91,6 +91,10 @@ def staging_sql(
         check = error_expression(column, t, v)
         if check:
             errors.append((column.name, t, check))
+    for column, condition, reason in kind.row_rules:
+        # NULL when a side is missing: only a rule both values contradict rejects the row
+        errors.append((column, quote_ident(column + "__t"),
+                       f"CASE WHEN NOT ({condition}) THEN {quote_literal(reason)} END"))
     error_list = ", ".join(
         f"{{'column': {quote_literal(n)}, 'value': nullif(trim({t}::VARCHAR), ''), "
         f"'reason': {e}}}"
