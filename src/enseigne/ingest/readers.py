@@ -176,7 +176,7 @@ def csv_relation(source: Source) -> str:
         f"columns={{{columns}}}, quote='\"', escape='\"', store_rejects=true, "
         f"rejects_table={quote_literal(source.rejects_table or '')}, "
         f"rejects_scan={quote_literal((source.rejects_table or '') + '_scan')}, "
-        f"max_line_size=10000000{extra})"
+        f"max_line_size=4194304{extra})"
     )
 
 
