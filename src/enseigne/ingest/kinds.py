@@ -32,6 +32,7 @@ class Kind:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     dimension: bool = False  # upserted (with updated_at) rather than appended
+    updatable: bool = False  # a re-sent row replaces the stored one (a complaint now resolved)
     # Stored rows as the file shows them, when the table alone does not (ticket lines keep
     # their receipt's shared columns in ``tickets``).
     view: str | None = None
@@ -147,7 +148,7 @@ KINDS: dict[str, Kind] = {
                 Column("period_end", "date", required=True),
                 Column("value", "float", required=True),
             ),
-            key=("scope", "kpi", "period_start", "period_end"),
+            key=("scope", "kpi", "period_start", "period_end"), updatable=True,
             row_rules=(
                 ("period_end", "period_end >= period_start", "period ends before it starts"),
             ),
@@ -175,7 +176,7 @@ KINDS: dict[str, Kind] = {
                 Column("channel", "enum", choices=CHANNELS), Column("text"),
                 Column("resolved_at", "timestamp"),
             ),
-            key=("feedback_id",),
+            key=("feedback_id",), updatable=True,
             row_rules=(
                 ("resolved_at", "resolved_at >= opened_at", "resolved before it was opened"),
             ),

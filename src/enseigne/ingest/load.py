@@ -13,10 +13,6 @@ from enseigne.ingest.kinds import Kind
 from enseigne.ingest.stage import column_types
 from enseigne.ingest.validate import quote_ident, quote_literal
 
-STUB_SOURCES = {"stores": "stores", "customers": "customers", "products": "products",
-                "sellers": "sellers"}
-UPDATABLE = {"feedback", "targets"}  # a re-sent complaint gets its resolution date
-
 
 def stored_columns(kind: Kind, types: dict[str, str]) -> list[str]:
     return [c.name for c in kind.columns if c.name in types]
@@ -110,7 +106,7 @@ class Checker:
             f"INSERT INTO {self.skip} SELECT rid, true FROM {existing} WHERE same "
             f"AND rid NOT IN (SELECT rid FROM {self.skip})"
         )
-        if not self.kind.dimension and self.kind.name not in UPDATABLE:
+        if not self.kind.dimension and not self.kind.updatable:
             self._confirm_keys(existing)
             first = quote_ident(self.kind.key[0])
             self._reject(
@@ -251,7 +247,7 @@ def insert_rows(
         return _upsert(con, kind, accepted, columns)
     own = column_types(con, kind.table)
     cols = ", ".join(quote_ident(c) for c in columns if c in own)
-    if kind.name in UPDATABLE:
+    if kind.updatable:
         con.execute(
             f"DELETE FROM {kind.table} t USING {accepted} s "
             f"WHERE {_key_match('s', 't', kind.key)}"
@@ -259,7 +255,7 @@ def insert_rows(
     count = con.execute(
         f"INSERT INTO {kind.table} ({cols}, import_id) SELECT {cols}, {import_id} FROM {accepted}"
     ).fetchone()[0]
-    if kind.name == "tickets" and count:
+    if kind.header and count:
         roll_up_tickets(con, accepted)
     return count
 
