@@ -164,6 +164,12 @@ def _csv_source(path: Path, mapping: Mapping, tag: str) -> Source:
     return source
 
 
+# DuckDB reads CSV in buffers of 16 lines of this size. Measured at 10 M lines: 10 MB gives
+# fuller row groups than the 2 MB default (commit 0.8 s instead of 3.3 s); 32 MB buffers
+# exceed the 1 GB memory limit.
+MAX_LINE_BYTES = 10_000_000
+
+
 def csv_relation(source: Source) -> str:
     """read_csv over the source, every column as text, named as we read the headers (trimmed,
     made unique) so that lookups never miss. Types are parsed in SQL: typing in the reader
@@ -176,7 +182,7 @@ def csv_relation(source: Source) -> str:
         f"columns={{{columns}}}, quote='\"', escape='\"', store_rejects=true, "
         f"rejects_table={quote_literal(source.rejects_table or '')}, "
         f"rejects_scan={quote_literal((source.rejects_table or '') + '_scan')}, "
-        f"max_line_size=4194304{extra})"
+        f"max_line_size={MAX_LINE_BYTES}{extra})"
     )
 
 
