@@ -9,9 +9,10 @@ from enseigne.ingest.mapping import Mapping
 from enseigne.ingest.readers import Source, UnusableFileError
 from enseigne.ingest.validate import (
     SourceFormat,
-    error_expression,
+    error_checks,
     quote_ident,
     quote_literal,
+    reason_expression,
     typed_expression,
 )
 
@@ -88,19 +89,21 @@ def staging_sql(
         v = quote_ident(column.name)
         sql_type = types.get(column.name, TEXT_TYPE)
         typed.append(f"CAST({typed_expression(column, t, sql_type, fmt)} AS {sql_type}) AS {v}")
-        check = error_expression(column, t, v)
-        if check:
-            errors.append((column.name, t, check))
+        checks = error_checks(column, t, v)
+        if checks:
+            errors.append((column.name, t, checks))
     for column, condition, reason in kind.row_rules:
         # NULL when a side is missing: only a rule both values contradict rejects the row
-        errors.append((column, quote_ident(column + "__t"),
-                       f"CASE WHEN NOT ({condition}) THEN {quote_literal(reason)} END"))
+        errors.append((column, quote_ident(column + "__t"), [(f"NOT ({condition})", reason)]))
     error_list = ", ".join(
         f"{{'column': {quote_literal(n)}, 'value': nullif(trim({t}::VARCHAR), ''), "
-        f"'reason': {e}}}"
-        for n, t, e in errors
+        f"'reason': {reason_expression(checks)}}}"
+        for n, t, checks in errors
     )
-    any_error = " OR ".join(f"({e}) IS NOT NULL" for _, _, e in errors) or "false"
+    # Plain conditions for the test every row takes; reasons only for the rare bad row
+    # (building them for every row cost 3 s of 7.5 s at 10 M lines).
+    any_error = " OR ".join(f"({cond})" for _, _, checks in errors for cond, _ in checks)
+    any_error = any_error or "false"
     names = ", ".join(quote_ident(c.name) for c in kind.columns)
     texts_kept = ", ".join(quote_ident(c.name + "__t") for c in kind.columns)
     return (

@@ -171,23 +171,25 @@ REASONS = {
 }
 
 
-def error_expression(column: Column, t: str, v: str) -> str | None:
-    """SQL giving why the value is bad (NULL when it is fine), or None if it cannot be bad."""
-    whens = []
+def error_checks(column: Column, t: str, v: str) -> list[tuple[str, str]]:
+    """(SQL condition that makes the value bad, reason) pairs, in the order they are told."""
+    checks = []
     if column.required:
-        whens.append(f"WHEN {t} IS NULL THEN 'required value missing'")
+        checks.append((f"{t} IS NULL", "required value missing"))
     if column.type == "enum":
-        allowed = ", ".join(column.choices)
-        whens.append(f"WHEN {t} IS NOT NULL AND {v} IS NULL THEN 'expected one of: {allowed}'")
+        checks.append((f"{t} IS NOT NULL AND {v} IS NULL",
+                       f"expected one of: {', '.join(column.choices)}"))
     elif column.type in REASONS:
-        whens.append(f"WHEN {t} IS NOT NULL AND {v} IS NULL THEN '{REASONS[column.type]}'")
+        checks.append((f"{t} IS NOT NULL AND {v} IS NULL", REASONS[column.type]))
     if column.low is not None and column.high is not None:
-        whens.append(
-            f"WHEN NOT ({v} BETWEEN {column.low:g} AND {column.high:g}) "
-            f"THEN 'out of range {column.low:g} to {column.high:g}'"
-        )
+        checks.append((f"NOT ({v} BETWEEN {column.low:g} AND {column.high:g})",
+                       f"out of range {column.low:g} to {column.high:g}"))
     elif column.low is not None:
-        whens.append(f"WHEN {v} < {column.low:g} THEN 'must be at least {column.low:g}'")
-    if not whens:
-        return None
-    return f"CASE {' '.join(whens)} END"
+        checks.append((f"{v} < {column.low:g}", f"must be at least {column.low:g}"))
+    return checks
+
+
+def reason_expression(checks: list[tuple[str, str]]) -> str:
+    """SQL giving the first reason whose condition holds (NULL when none does)."""
+    whens = " ".join(f"WHEN {cond} THEN {quote_literal(reason)}" for cond, reason in checks)
+    return f"CASE {whens} END"
