@@ -2,8 +2,9 @@
 
 CSV options are sniffed from the first megabyte (encoding, delimiter, decimal mark) unless
 the mapping profile fixes them. DuckDB reads UTF-8 natively and fast; cp1252 / Latin-1
-files are first transcoded to a temporary UTF-8 copy (iconv when present: ~7x faster than
-DuckDB's encodings extension on these machines, measured 0.36 s vs 7.0 s per 2 M lines).
+files are first transcoded to a temporary UTF-8 copy (iconv when present). Measured on
+2 M cp1252 lines: DuckDB's encodings extension reads them in 7.0 s; iconv transcodes them in
+0.36 s and DuckDB then reads the UTF-8 copy in 0.66 s.
 """
 
 from __future__ import annotations
