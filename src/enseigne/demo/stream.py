@@ -122,7 +122,8 @@ def ticket_line_batches(
     seed: int = 42, batch_lines: int = 2_000_000, years: int = 2,
     today: dt.date | None = None,
 ) -> Iterator[pa.Table]:
-    """Yield Arrow tables of canonical ticket_lines columns, ``lines`` rows in all."""
+    """Yield Arrow tables of ticket lines as the `tickets` import reads them (each line with
+    its receipt's time, store, channel, seller and customer), ``lines`` rows in all."""
     rng = np.random.default_rng(seed)
     cal = make_calendar(today or dt.date.today() - dt.timedelta(days=1), years)
     st = make_stores(rng, stores, cal)
