@@ -24,7 +24,7 @@ from enseigne.ingest import (
     import_file,
     load_mapping,
 )
-from enseigne.ingest.progress import new_progress
+from enseigne.ingest.progress import fr_int, new_progress
 from enseigne.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -41,13 +41,19 @@ DbOption = Annotated[
 ]
 
 
-def _open(db: Path | None) -> tuple[Settings, duckdb.DuckDBPyConnection]:
+def _connect(db: Path | None) -> tuple[Settings, duckdb.DuckDBPyConnection]:
     settings = load_settings(db=db)
     try:
         con = connect(settings.db, memory_limit=settings.memory_limit, threads=settings.threads)
     except DatabaseLockedError as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(3) from exc
+    return settings, con
+
+
+def _open(db: Path | None) -> tuple[Settings, duckdb.DuckDBPyConnection]:
+    """The database, its schema brought up to date first."""
+    settings, con = _connect(db)
     migrate(con)
     return settings, con
 
@@ -55,12 +61,7 @@ def _open(db: Path | None) -> tuple[Settings, duckdb.DuckDBPyConnection]:
 @app.command()
 def init(db: DbOption = None) -> None:
     """Create the database file, or upgrade its schema to this version."""
-    settings = load_settings(db=db)
-    try:
-        con = connect(settings.db, memory_limit=settings.memory_limit)
-    except DatabaseLockedError as exc:
-        errors.print(f"[red]{exc}[/red]")
-        raise typer.Exit(3) from exc
+    settings, con = _connect(db)
     applied = migrate(con)
     con.close()
     if applied:
@@ -85,7 +86,7 @@ def status(
     counts = Table("Entité", "Lignes", "Fiches incomplètes", title="Contenu de la base")
     for name, count in report["counts"].items():
         stubs = report["incomplete"].get(name)
-        counts.add_row(ENTITY_LABELS[name], _fr_int(count), _fr_int(stubs) if stubs else "")
+        counts.add_row(ENTITY_LABELS[name], fr_int(count), fr_int(stubs) if stubs else "")
     console.print(counts)
     if report["imports"]:
         imports = Table("N°", "Type", "Fichier", "Fin", "Lues", "Chargées", "Doublons",
@@ -93,8 +94,8 @@ def status(
         for item in report["imports"]:
             imports.add_row(
                 str(item["import_id"]), item["kind"], Path(item["file"]).name,
-                item["finished_at"], _fr_int(item["rows_read"]), _fr_int(item["rows_loaded"]),
-                _fr_int(item["duplicates"]), _fr_int(item["rejected"]), f"{item['seconds']:.1f}",
+                item["finished_at"], fr_int(item["rows_read"]), fr_int(item["rows_loaded"]),
+                fr_int(item["duplicates"]), fr_int(item["rejected"]), f"{item['seconds']:.1f}",
             )
         console.print(imports)
 
@@ -108,8 +109,6 @@ ENTITY_LABELS = {
 }
 
 
-def _fr_int(value: int) -> str:
-    return f"{value:,}".replace(",", "\u202f")
 
 
 
@@ -178,10 +177,10 @@ def _print_summary(summary: ImportSummary) -> None:
     stubs = ", ".join(f"{n} {table}" for table, n in summary.stubs.items()) or "aucune"
     console.print(
         f"[bold]{Path(summary.file).name}[/bold] ({summary.kind}) : "
-        f"{_fr_int(summary.rows_read)} lues, {_fr_int(summary.rows_loaded)} chargées, "
-        f"{_fr_int(summary.duplicates)} doublons, {_fr_int(summary.rejected)} rejetées, "
+        f"{fr_int(summary.rows_read)} lues, {fr_int(summary.rows_loaded)} chargées, "
+        f"{fr_int(summary.duplicates)} doublons, {fr_int(summary.rejected)} rejetées, "
         f"fiches incomplètes créées : {stubs} — {summary.seconds:.1f} s "
-        f"({_fr_int(int(rate))} lignes/s)"
+        f"({fr_int(rate)} lignes/s)"
     )
 
 
@@ -211,9 +210,9 @@ def demo(
             con, stores=stores, customers=customers, years=years, seed=seed, progress=report
         )
     console.print(
-        f"{settings.db}: {_fr_int(counts.get('ticket_lines', 0))} lignes de tickets, "
-        f"{_fr_int(counts.get('customers', 0))} clients, "
-        f"{_fr_int(counts.get('stores', 0))} magasins"
+        f"{settings.db}: {fr_int(counts.get('ticket_lines', 0))} lignes de tickets, "
+        f"{fr_int(counts.get('customers', 0))} clients, "
+        f"{fr_int(counts.get('stores', 0))} magasins"
     )
     if export_csv is not None:
         written = write_csv(con, export_csv)

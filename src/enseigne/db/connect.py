@@ -6,8 +6,6 @@ from pathlib import Path
 
 import duckdb
 
-_LOADED_MARK = "_enseigne_extensions"
-
 
 class DatabaseLockedError(RuntimeError):
     """Another process (typically ``enseigne serve``) holds the database file."""

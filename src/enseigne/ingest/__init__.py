@@ -18,6 +18,7 @@ from enseigne.ingest.progress import Progress, watch
 from enseigne.ingest.readers import (
     Source,
     UnusableFileError,
+    brief,
     open_source,
     record_lines,
     reread_csv,
@@ -75,8 +76,10 @@ def import_file(
     summary = ImportSummary(kind, str(path))
     try:
         with open_source(con, path, mapping, tag) as source:
-            staged, source = _stage(con, spec, source, mapping, tag, progress)
-            checker = Checker(con, spec, staged, tag, stored_columns(spec, _types(con, spec)))
+            types = column_types(con, spec.view or spec.table)
+            staged, source = _stage(con, spec, source, mapping, types, tag, progress)
+            columns = stored_columns(spec, types)
+            checker = Checker(con, spec, staged, tag, columns)
             try:
                 _check(checker, source, progress, create_missing)
                 summary.rows_read = _count(con, staged) + _malformed_count(con, source)
@@ -85,7 +88,8 @@ def import_file(
                 if strict and summary.rejected:
                     _write_rejects(con, checker, source, rejects)
                     raise StrictRefusal(summary)
-                _load(con, spec, checker, source, summary, create_missing, progress, started)
+                _load(con, spec, checker, source, summary, columns, create_missing, progress,
+                      started)
                 _write_rejects(con, checker, source, rejects)
             finally:
                 checker.drop()
@@ -102,21 +106,17 @@ def _drop_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> None:
         con.execute(f"DROP TABLE IF EXISTS {source.rejects_table}_scan")
 
 
-def _types(con: duckdb.DuckDBPyConnection, spec: Kind) -> dict[str, str]:
-    return column_types(con, spec.view or spec.table)
-
-
 def _stage(
-    con: duckdb.DuckDBPyConnection, spec: Kind, source: Source, mapping: Mapping, tag: str,
-    progress: Progress | None,
+    con: duckdb.DuckDBPyConnection, spec: Kind, source: Source, mapping: Mapping,
+    types: dict[str, str], tag: str, progress: Progress | None,
 ) -> tuple[str, Source]:
     staged = f"_staged_{tag}"
-    sql = staging_sql(spec, source, mapping, _types(con, spec), staged)
+    sql = staging_sql(spec, source, mapping, types, staged)
     try:
         with watch(con, progress, f"Lecture de {source.path.name}", source.path):
             con.execute(sql)
     except duckdb.Error as exc:
-        raise UnusableFileError(f"{source.path}: cannot be read ({_brief(exc)})") from exc
+        raise UnusableFileError(f"{source.path}: cannot be read ({brief(exc)})") from exc
     if _invalid_encoding(con, source) and not mapping.encoding:
         # The first megabyte looked like UTF-8 but a later line is not: read it as cp1252.
         # The staged relation was read as UTF-8, so the file itself must be read again.
@@ -124,13 +124,8 @@ def _stage(
         _drop_rejects(con, source)
         mapping = replace(mapping, encoding="cp1252")
         source = reread_csv(source, mapping, tag + "b")
-        return _stage(con, spec, source, mapping, tag + "b", progress)
+        return _stage(con, spec, source, mapping, types, tag + "b", progress)
     return staged, source
-
-
-def _brief(exc: BaseException) -> str:
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    return " ".join(lines[:2])[:300]
 
 
 def _invalid_encoding(con: duckdb.DuckDBPyConnection, source: Source) -> bool:
@@ -153,13 +148,17 @@ def _malformed_count(con: duckdb.DuckDBPyConnection, source: Source) -> int:
     ).fetchone()[0]
 
 
-def _malformed_lines(source: Source) -> str:
-    """One row per unreadable line: DuckDB reports a line once per surplus field."""
+def _problem_rows(checker: Checker, source: Source) -> str:
+    """SQL for every rejected row as (line, column, value, reason): the checks' findings and
+    the lines the CSV reader could not split (one row per line, though DuckDB reports such a
+    line once per surplus field)."""
+    rows = f'SELECT line, "column", value, reason FROM {checker.problems}'
+    if not source.rejects_table:
+        return f"({rows})"
     last = "coalesce(column_idx, 0)"
     return (
-        f"(SELECT line, arg_max(column_name, {last}) AS column_name, "
-        f"any_value(csv_line) AS csv_line, arg_max(error_message, {last}) AS error_message "
-        f"FROM {source.rejects_table} GROUP BY line)"
+        f"({rows} UNION ALL SELECT line, arg_max(column_name, {last}), any_value(csv_line), "
+        f"arg_max(error_message, {last}) FROM {source.rejects_table} GROUP BY line)"
     )
 
 
@@ -207,9 +206,9 @@ def _number_lines(checker: Checker, source: Source) -> None:
 
 def _load(
     con: duckdb.DuckDBPyConnection, spec: Kind, checker: Checker, source: Source,
-    summary: ImportSummary, create_missing: bool, progress: Progress | None, started: float,
+    summary: ImportSummary, columns: list[str], create_missing: bool,
+    progress: Progress | None, started: float,
 ) -> None:
-    columns = stored_columns(spec, _types(con, spec))
     accepted = checker.accepted()
     con.execute("BEGIN TRANSACTION")
     try:
@@ -233,16 +232,9 @@ def _record(
     file = str(source.path)
     con.execute(
         "INSERT INTO quarantine (import_id, kind, file, line, \"column\", value, reason) "
-        f"SELECT ?, ?, ?, line, \"column\", value, reason FROM {checker.problems}",
+        f"SELECT ?, ?, ?, * FROM {_problem_rows(checker, source)}",
         [summary.import_id, spec.name, file],
     )
-    if source.rejects_table:
-        con.execute(
-            "INSERT INTO quarantine (import_id, kind, file, line, \"column\", value, reason) "
-            f"SELECT ?, ?, ?, line, column_name, csv_line, error_message "
-            f"FROM {_malformed_lines(source)}",
-            [summary.import_id, spec.name, file],
-        )
     con.execute(
         "INSERT INTO import_log VALUES (?, ?, ?, ?, current_timestamp - to_microseconds(?), "
         "current_timestamp, ?, ?, ?, ?, ?, ?)",
@@ -259,17 +251,10 @@ def _write_rejects(
 ) -> None:
     if rejects is None:
         return
-    rows = con.execute(
-        f"SELECT line, \"column\", value, reason FROM {checker.problems} ORDER BY line"
-    ).fetchall()
-    if source.rejects_table:
-        rows += con.execute(
-            f"SELECT line, column_name, csv_line, error_message FROM {_malformed_lines(source)} "
-            "ORDER BY line"
-        ).fetchall()
+    rows = con.execute(f"SELECT * FROM {_problem_rows(checker, source)} ORDER BY line").fetchall()
     new_file = not rejects.exists() or rejects.stat().st_size == 0
     with rejects.open("a", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         if new_file:
             writer.writerow(REJECTS_HEADER)
-        writer.writerows([str(source.path), *row] for row in sorted(rows, key=lambda r: r[0]))
+        writer.writerows([str(source.path), *row] for row in rows)

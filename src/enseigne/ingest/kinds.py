@@ -41,9 +41,6 @@ class Kind:
     row_rules: tuple[tuple[str, str, str], ...] = ()
     references: dict[str, str] = field(default_factory=dict)  # column -> referenced kind
 
-    def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
-
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)

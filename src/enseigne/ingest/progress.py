@@ -16,9 +16,14 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-__all__ = ["Progress", "new_progress", "watch"]
+__all__ = ["Progress", "fr_int", "new_progress", "watch"]
 
 POLL_SECONDS = 0.2
+
+
+def fr_int(value: float) -> str:
+    """A count the French way: 1 234 567 (narrow no-break space between thousands)."""
+    return f"{value:,.0f}".replace(",", "\u202f")
 
 
 def new_progress() -> Progress:
@@ -59,8 +64,7 @@ def watch(
             if done is None or done < 0:
                 continue
             elapsed = progress.tasks[task].elapsed or 0
-            rate = f"{rows * done / 100 / elapsed:,.0f} lignes/s".replace(",", "\u202f") \
-                if rows and elapsed else ""
+            rate = f"{fr_int(rows * done / 100 / elapsed)} lignes/s" if rows and elapsed else ""
             progress.update(task, completed=done, rate=rate)
 
     thread = threading.Thread(target=poll, daemon=True)

@@ -225,14 +225,16 @@ def _table_function_source(
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {call}").fetchall()
     except duckdb.Error as exc:
-        raise UnusableFileError(f"{path}: cannot be read as {fmt} ({_first_line(exc)})") from exc
+        raise UnusableFileError(f"{path}: cannot be read as {fmt} ({brief(exc)})") from exc
     headers = [row[0] for row in described]
     casts = ", ".join(f"CAST({quote_ident(h)} AS VARCHAR) AS {quote_ident(h)}" for h in headers)
     return Source(path, f"(SELECT {casts} FROM {call})", headers, fmt)
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0]
+def brief(exc: BaseException) -> str:
+    """An engine error's first lines, short enough for a one-line message."""
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return " ".join(lines[:2])[:300]
 
 
 @contextmanager
