@@ -17,6 +17,14 @@ from enseigne.ingest import import_file
 
 ENSEIGNE = Path(sys.executable).parent / "enseigne"
 
+# --- Spark (issue 3): the session-scoped `spark` fixture lives in its own module. ---
+pytest_plugins = ["spark_fixtures"]
+# --- end Spark ---
+
+# --- Web (issue 3): server, users per role, signed-in clients, Chromium: tests/web_fixtures.py ---
+pytest_plugins = [*pytest_plugins, "web_fixtures"]
+# --- end Web ---
+
 STORES_CSV = (
     "store_code;name;region;city;postal_code;surface_m2;opened_on\n"
     "S01;Lyon Part-Dieu;Auvergne-Rhône-Alpes;Lyon;69003;850,5;01/03/2015\n"

@@ -6,6 +6,7 @@ import csv
 import json
 
 from enseigne.db import connect
+from enseigne.db.migrations import MIGRATIONS
 
 STORES = "store_code;name;city\nS01;Lyon Part-Dieu;Lyon\nS02;Paris Rivoli;Paris\n"
 TICKETS = "ticket_id;line_no;sold_at;store_code;sku;quantity;amount\n"
@@ -32,8 +33,8 @@ def test_init_twice_is_idempotent(cli, tmp_path):
     assert second.returncode == 0, second.stderr
     assert "à jour" in second.stdout
     con = connect(db, read_only=True)
-    assert con.execute("SELECT version, name FROM schema_migrations").fetchall() == [
-        (1, "canonical model")]
+    applied = con.execute("SELECT version, name FROM schema_migrations ORDER BY 1").fetchall()
+    assert applied == [(m.version, m.name) for m in MIGRATIONS]
     con.close()
 
 

@@ -14,6 +14,13 @@ class Settings(BaseSettings):
     db: Path = Field(default=Path("enseigne.duckdb"), description="DuckDB database file")
     memory_limit: str = Field(default="1GB", description="DuckDB memory limit per process")
     threads: int | None = Field(default=None, description="DuckDB worker threads (all cores)")
+    secret_key: str | None = Field(
+        default=None,
+        description="Key signing web sessions (default: generated once, kept in the database)",
+    )
+    fiscal_start_month: int = Field(
+        default=1, ge=1, le=12, description="First month of the fiscal year (1 = January)"
+    )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import duckdb
 
 from enseigne.db.schema import CANONICAL_DDL
+from enseigne.db.schema_auth import AUTH_DDL
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ def _sql(script: str) -> Callable[[duckdb.DuckDBPyConnection], None]:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical model", _sql(CANONICAL_DDL)),
+    Migration(2, "users, tokens, sessions, settings", _sql(AUTH_DDL)),
 )
 
 LATEST = MIGRATIONS[-1].version

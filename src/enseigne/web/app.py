@@ -1,0 +1,108 @@
+"""The application factory: ``create_app(settings)`` builds the app, its lifespan opens the DB.
+
+Nothing is created at import time. Routers are collected from the modules of
+``enseigne.web.routes`` (each exposing ``router``), so a new page is a new module there.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import quote
+
+import duckdb
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from enseigne import __version__
+from enseigne.db import connect, migrate
+from enseigne.settings import Settings, load_settings
+from enseigne.web import routes
+from enseigne.web.database import Database, resolve_secret_key
+from enseigne.web.deps import NotAuthenticated, csrf_protect, is_api
+from enseigne.web.headers import SecurityHeadersMiddleware
+from enseigne.web.i18n import catalogue
+from enseigne.web.sessions import CookieSigner
+from enseigne.web.templating import build_templates, render
+from enseigne.web.throttle import LoginThrottle
+
+DESCRIPTION = (
+    "Store-network KPIs and CRM for retail chains. Authenticate with "
+    "`Authorization: Bearer <token>` (create one with `enseigne tokens create NAME`). "
+    "Amounts are in euros TTC unless the KPI id ends in `_ht`; rates are fractions."
+)
+
+
+def create_app(
+    settings: Settings | None = None, *, con: duckdb.DuckDBPyConnection | None = None
+) -> FastAPI:
+    """The web application over ``settings.db`` (or over ``con``, which it then owns)."""
+    settings = settings or load_settings()
+    catalogue()  # a broken message catalogue stops the start, not the first page view
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        connection = con or connect(
+            settings.db, memory_limit=settings.memory_limit, threads=settings.threads
+        )
+        migrate(connection)
+        db = Database(connection)
+        try:
+            app.state.db = db
+            app.state.signer = CookieSigner(resolve_secret_key(db, settings.secret_key))
+            yield
+        finally:
+            db.close()
+
+    app = FastAPI(
+        title="enseigne", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+        docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+        dependencies=[Depends(csrf_protect)],
+    )
+    app.state.settings = settings
+    app.state.templates = build_templates()
+    app.state.login_throttle = LoginThrottle()
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_exception_handler(NotAuthenticated, _not_authenticated)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    for router in discover_routers():
+        app.include_router(router)
+    app.mount("/static", StaticFiles(packages=[("enseigne.web", "static")]), name="static")
+    return app
+
+
+def discover_routers() -> list[APIRouter]:
+    """The ``router`` of every module in ``enseigne.web.routes``, by module name."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{routes.__name__}.{info.name}")
+        router = getattr(module, "router", None)
+        if isinstance(router, APIRouter):
+            found.append(router)
+    return found
+
+
+async def _not_authenticated(request: Request, exc: Exception) -> Response:
+    if is_api(request):
+        return JSONResponse(
+            {"detail": "not authenticated"}, status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(here, safe='')}", status_code=303)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """JSON under /api, a page in the user's language elsewhere."""
+    if is_api(request):
+        return await http_exception_handler(request, exc)
+    return render(
+        request, "error.html", {"status_code": exc.status_code, "detail": exc.detail},
+        status_code=exc.status_code, headers=exc.headers,
+    )
