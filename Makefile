@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Builds the demo chain, prints the demo logins, then serves the dashboard (Ctrl+C stops it).
 demo: install
 	$(BIN)/enseigne demo --db enseigne.duckdb
-	$(BIN)/enseigne status --db enseigne.duckdb
+	$(BIN)/enseigne serve --db enseigne.duckdb
 
 # Browser tests drive Debian's chromium (never a downloaded browser build).
 browser:

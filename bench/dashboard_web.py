@@ -133,7 +133,8 @@ def page_seconds(db: Path, month: str, runs: int) -> float | None:
         print(f"  page /api/dashboard: TODO, not timed: {reason}")
         return None
     copy = DATA / "run" / "dashboard-web.duckdb"
-    for stale in (copy, copy.with_name(copy.name + ".wal")):
+    files = (copy, copy.with_name(copy.name + ".wal"))
+    for stale in files:
         stale.unlink(missing_ok=True)
     shutil.copyfile(db, copy)
     try:
@@ -141,6 +142,9 @@ def page_seconds(db: Path, month: str, runs: int) -> float | None:
     except RuntimeError as exc:
         print(f"  page /api/dashboard: failed: {exc}")
         return None
+    finally:
+        for done in files:
+            done.unlink(missing_ok=True)
     print(f"  {'page GET /api/dashboard?period=':<34} first {times.cold:6.3f} s   "
           f"uncached {times.uncached:6.3f} s (median of {runs} other months)   "
           f"cached {times.cached:6.3f} s (median of {runs})")

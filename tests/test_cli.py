@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 from enseigne.db import connect
 from enseigne.db.migrations import MIGRATIONS
@@ -174,3 +175,19 @@ def test_demo_builds_a_chain_and_exports_it_as_pos_files(cli, tmp_path):
     assert sorted(p.name for p in export.glob("*.csv")) == [
         "articles.csv", "clients.csv", "consentements.csv", "enquetes.csv", "frequentation.csv",
         "magasins.csv", "objectifs.csv", "reclamations.csv", "tickets.csv", "vendeurs.csv"]
+
+
+def test_demo_prints_logins_that_open_the_web_app(cli, tmp_path):
+    from enseigne.web.users import authenticate
+
+    db = tmp_path / "demo.duckdb"
+    result = cli("demo", "--db", db, "--stores", "3", "--customers", "500", "--years", "1")
+    assert result.returncode == 0, result.stderr
+    logins = dict(re.findall(r"^\s+(\w+) / (\S+)\s+\(", result.stdout, re.MULTILINE))
+    assert set(logins) == {"directrice", "magasin"}
+    con = connect(db, read_only=True)
+    try:
+        assert authenticate(con, "directrice", logins["directrice"]).role == "network"
+        assert authenticate(con, "magasin", logins["magasin"]).stores == ("S001",)
+    finally:
+        con.close()

@@ -202,6 +202,16 @@ def test_cli_exports_with_a_french_summary(cli, demo_db, tmp_path):
     assert not (tmp_path / "none.duckdb").exists()
 
 
+def test_docs_cover_every_lake_command():
+    from enseigne.cli import lake_app
+
+    text = (Path(__file__).parents[1] / "docs" / "scale-out.md").read_text(encoding="utf-8")
+    assert lake_app.registered_commands
+    for command in lake_app.registered_commands:
+        assert f"enseigne lake {command.name} " in text
+    assert "--engine spark --lake" in text
+
+
 def test_without_pyspark_the_spark_engine_says_how_to_install_it(lake):
     # A Python where importing pyspark fails, as without the optional extra.
     script = (

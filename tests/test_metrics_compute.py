@@ -105,3 +105,17 @@ def test_dashboard_opens_on_the_month_to_date_of_the_last_data_day(chain) -> Non
     assert {row["scope"] for row in board["stores"]} >= {"S001", "WEB"}
     regions = {row["scope"] for row in board["regions"]}
     assert all(row["region"] in regions for row in board["stores"] if row["region"])
+
+
+def test_one_compiled_query_serves_every_store_list(chain) -> None:
+    backend = duckdb_backend(chain)
+    period = parse_period("2026-09")
+    first = compute_kpis(backend, ["revenue"], "network", period, stores=["S001"])
+    compiled = len(compiled_queries._SQL)
+    second = compute_kpis(backend, ["revenue"], "network", period, stores=["S002", "S003"])
+    assert len(compiled_queries._SQL) == compiled
+    per_store = by_key(compute_kpis(backend, ["revenue"], "store", period))
+    assert first[0]["value"] == pytest.approx(per_store[("S001", "revenue")]["value"])
+    assert second[0]["value"] == pytest.approx(
+        per_store[("S002", "revenue")]["value"] + per_store[("S003", "revenue")]["value"]
+    )

@@ -133,6 +133,13 @@ def test_a_bad_parameter_is_a_400_with_a_message(web_login, query, fragment):
     assert "Traceback" not in page.text
 
 
+def test_the_page_of_a_bad_period_keeps_the_text_to_correct(web_login):
+    page = web_login("network").get("/?kind=quarter&period=2026-T5")
+    assert page.status_code == 400
+    assert 'value="2026-T5"' in page.text
+    assert '<option value="quarter" selected>' in page.text
+
+
 def test_english_page_labels_and_number_format(web_login):
     client = web_login("network")
     french = client.get("/").text
@@ -211,12 +218,14 @@ def test_store_manager_sees_only_their_stores_everywhere(web_server, web_login):
         assert other not in html
 
     rows = csv_rows(client.get(f"/dashboard.csv?period={month}"), ";")
+    region = body["regions"][0]["scope"]
     assert [r[:2] for r in rows[1:]] == [
-        ["Mes magasins", ""], ["Magasin", STORE_OF_MANAGER], ["Région", body["regions"][0]["scope"]],
+        ["Mes magasins", ""], ["Magasin", STORE_OF_MANAGER], ["Région", region],
     ]
-    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/dashboard.xlsx?period={month}").content))
+    xlsx = client.get(f"/dashboard.xlsx?period={month}").content
+    book = openpyxl.load_workbook(io.BytesIO(xlsx))
     codes = [row[1] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)]
-    assert codes == [None, STORE_OF_MANAGER, body["regions"][0]["scope"]]
+    assert codes == [None, STORE_OF_MANAGER, region]
 
 
 # --- exports ------------------------------------------------------------------------------

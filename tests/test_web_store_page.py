@@ -80,6 +80,20 @@ def test_page_renders_the_sections_with_the_twins_figures(web_login, overview):
     assert "Revenue tree" in english and formats.money(revenue["value"], "en") in english
 
 
+def test_web_store_has_no_tree_and_no_sellers(web_login):
+    """The online store counts no visitors and has no sellers: the page says so."""
+    client = web_login("network")
+    body = client.get("/api/stores/WEB").json()
+    tree = body["revenue_tree"]
+    assert tree["decomposable"] is False and tree["counted_days"] == {"value": 0, "n1": 0}
+    assert tree["residual"]["value"] == pytest.approx(tree["total"]["value"])
+    assert body["sellers"] == []
+    page = htmllib.unescape(client.get("/stores/WEB").text)
+    assert "Décomposition impossible" in page
+    assert "Aucune vente rattachée à un vendeur sur la période." in page
+    assert 'id="tree-chart"' not in page
+
+
 def test_period_parameter_and_its_errors(web_login, overview):
     client = web_login("network")
     month = overview["period"]["start"][:7]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -220,7 +221,30 @@ def demo(
     if export_csv is not None:
         written = write_csv(con, export_csv)
         console.print(f"{len(written)} fichiers écrits dans {export_csv}")
+    logins = _demo_logins(con)
     con.close()
+    console.print("Connexion de démonstration (identifiant / mot de passe) :")
+    for name, password, what in logins:
+        console.print(f"  [bold]{name}[/bold] / [bold]{password}[/bold]  ({what})")
+
+
+# Demo users: a network director and the manager of the first store. Their passwords are
+# drawn at each build (no password lives in the code) and printed once.
+DEMO_USERS = (("directrice", "network", None, "réseau"), ("magasin", "store", ["S001"], "S001"))
+
+
+def _demo_logins(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    from enseigne.web.users import create_user, get_user, set_password
+
+    logins = []
+    for name, role, stores, what in DEMO_USERS:
+        password = secrets.token_urlsafe(9)
+        if get_user(con, name) is None:
+            create_user(con, name, password, role, stores)
+        else:
+            set_password(con, name, password)
+        logins.append((name, password, what))
+    return logins
 
 
 KPI_COLUMNS = ("scope", "kpi", "value", "n1", "target", "achievement", "rank", "rank_region")
@@ -275,7 +299,7 @@ def kpi(
             )
         finally:
             close()
-    except (PeriodError, UnknownKpiError, ValueError) as exc:
+    except (PeriodError, UnknownKpiError, ValueError, RuntimeError) as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     _print_kpis(rows, output, period.label, comparisons)

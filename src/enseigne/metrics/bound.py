@@ -17,6 +17,8 @@ import sqlglot.expressions as sge
 from ibis.backends.duckdb import Backend as DuckDBBackend
 from ibis.backends.sql.compilers.duckdb import DuckDBCompiler
 
+from enseigne.metrics.measures import STORES_MARKER, STORES_PARAMETER
+
 _SQL: dict[Hashable, str | None] = {}
 _CACHE_SIZE = 128
 
@@ -43,8 +45,22 @@ def compiled(key: Hashable, build: Callable[[], ir.Table | None]) -> str | None:
         # regions and the network): computed once rather than inlined at each use.
         for cte in tree.find_all(sge.CTE):
             cte.set("materialized", True)
+        _bind_store_lists(tree)
         _SQL[key] = tree.sql(dialect="duckdb")
     return _SQL[key]
+
+
+def _bind_store_lists(tree: sge.Expression) -> None:
+    """``x IN (marker)`` becomes ``x IN (SELECT unnest($stores))``: a semi-join on the
+    store list given at run time."""
+    for node in list(tree.find_all(sge.In)):
+        listed = node.args.get("expressions") or []
+        if len(listed) == 1 and isinstance(listed[0], sge.Literal) and (
+            listed[0].this == STORES_MARKER
+        ):
+            stores = sge.Parameter(this=sge.Var(this=STORES_PARAMETER))
+            node.set("expressions", None)
+            node.set("query", sge.select(sge.Unnest(expressions=[stores])).subquery())
 
 
 def run_bound(

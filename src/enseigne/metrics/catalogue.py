@@ -77,18 +77,23 @@ def _count(value: ir.Value) -> ir.IntegerValue:
     return ibis.coalesce(value, 0).cast("int64")
 
 
+def _zero(value: ir.NumericValue) -> ir.FloatingValue:
+    """A sum over no rows is 0 (a store open without a sale made 0 €), as a float."""
+    return ibis.coalesce(value.cast("float64"), 0.0)
+
+
 CATALOGUE: tuple[Kpi, ...] = (
     Kpi(
         "revenue", "Chiffre d'affaires TTC", "Revenue (incl. VAT)", "eur", "up",
         "Somme des montants des lignes de la période, retours déduits (CA net).",
         "Sum of line amounts in the period, returns included (net revenue).",
-        lambda revenue: revenue.cast("float64"), additive=True,
+        lambda revenue: _zero(revenue), additive=True,
     ),
     Kpi(
         "revenue_ht", "Chiffre d'affaires HT", "Revenue (excl. VAT)", "eur", "up",
         "Somme de montant / (1 + taux de TVA) sur les lignes de la période.",
         "Sum of amount / (1 + VAT rate) over the period's lines.",
-        lambda revenue_ht: revenue_ht.cast("float64"), additive=True,
+        lambda revenue_ht: _zero(revenue_ht), additive=True,
     ),
     Kpi(
         "tickets", "Nombre de tickets", "Tickets", "count", "up",
@@ -106,7 +111,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         "units", "Articles vendus", "Units sold", "count", "up",
         "Somme des quantités, retours déduits.",
         "Sum of quantities, net of returns.",
-        lambda units: units.cast("float64"), additive=True,
+        lambda units: _zero(units), additive=True,
     ),
     Kpi(
         "upt", "Indice de vente (articles par ticket)", "Units per ticket", "ratio", "up",
@@ -132,7 +137,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         "footfall", "Fréquentation", "Footfall", "count", "up",
         "Somme des visiteurs comptés.",
         "Sum of visitors counted.",
-        lambda visitors: _count(visitors), additive=True,
+        lambda visitors: visitors, additive=True,  # None where nothing was counted
     ),
     Kpi(
         "conversion_rate", "Taux de transformation", "Conversion rate", "pct", "up",

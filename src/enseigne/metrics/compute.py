@@ -25,8 +25,10 @@ from enseigne.metrics.measures import (
     SCOPE_TYPE,
     TICKET_MEASURES,
     Frame,
+    _filtered,
     footfall_family,
     one_expression,
+    open_stores,
     surface_family,
     ticket_family,
 )
@@ -109,10 +111,24 @@ def measure_table(frame: Frame, kpis: Sequence[Kpi]) -> ir.Table | None:
     if not aggregates:
         return None
     scopes = ibis.union(*(a.select("scope") for a in aggregates), distinct=True)
+    if frame.grain == "store":
+        scopes = _trading_stores(frame, scopes)
     joined = scopes
     for aggregate in aggregates:
         joined = joined.left_join(aggregate, "scope").drop("scope_right")
     return joined
+
+
+def _trading_stores(frame: Frame, scopes: ir.Table) -> ir.Table:
+    """The stores a store-grain table lists: those open on a day of the period, with or
+    without data (0 € is a figure), and any other that sold in it. A store closed before
+    the period is not listed, though its past customers still count where they belong."""
+    open_now = open_stores(frame)
+    listed = open_now.select(scope=open_now.store_code.cast(SCOPE_TYPE))
+    t = frame.table("tickets")
+    sold = _filtered(t, frame.in_days(t.sold_at, "start", "end"), frame.in_stores(t.store_code))
+    sold = sold.select(scope=sold.store_code.cast(SCOPE_TYPE)).distinct()
+    return ibis.union(listed, sold, distinct=True)
 
 
 def kpi_table(frame: Frame, kpis: Sequence[Kpi]) -> ir.Table | None:
@@ -153,7 +169,9 @@ def grain_values(
     first = frames[0]
     if isinstance(first.backend, DuckDBBackend):
         shape = (
-            tuple((f.tag, f.grain) for f in frames), tuple(k.id for k in kpis), first.stores
+            tuple((f.tag, f.grain) for f in frames),
+            tuple(k.id for k in kpis),
+            first.stores is None,
         )
         frames = [replace(f, bound=True) for f in frames]
         values = {k: v for f in frames for k, v in f.values().items()}

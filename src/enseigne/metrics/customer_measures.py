@@ -156,6 +156,10 @@ def recruit_family(frame: Frame, names: Iterable[str]) -> ir.Table | None:
     than grouped per customer, which at 10 M lines is several times cheaper.
     """
     t = identified_sales(frame, "start")
+    if frame.stores is not None:
+        # A store's recruit bought there in the period: only those buyers need a history.
+        here = t.filter(frame.in_stores(t.store_code)).select("customer_ref")
+        t = t.semi_join(here, "customer_ref")
     history = identified_sales(frame, None)
     earlier = history.filter(history.sold_at < frame.ts("start"))
     returning = earlier.semi_join(t.select("customer_ref"), "customer_ref")

@@ -25,6 +25,8 @@ import ibis.expr.types as ir
 from enseigne.metrics.periods import Period
 
 R = TypeVar("R")
+STORES_MARKER = "\x00stores"  # stands for the frame's store list in a compiled query
+STORES_PARAMETER = "stores"
 SCOPE_TYPE = dt_.String(nullable=True)
 GRAINS = ("network", "region", "store", "seller", "channel")
 WEB_CHANNELS = ("web", "app")
@@ -120,6 +122,8 @@ class Frame:
             values[self.tag + name] = day
             values[f"{self.tag}{name}_ts"] = midnight
             values[f"{self.tag}{name}_next_ts"] = midnight + dt.timedelta(days=1)
+        if self.stores is not None:
+            values[STORES_PARAMETER] = list(self.stores)
         return values
 
     def _value(self, key: str, dtype: dt_.DataType) -> ir.Value:
@@ -139,7 +143,11 @@ class Frame:
         return (column >= self.ts(first)) & (column < self.ts(last, after=True))
 
     def in_stores(self, column: ir.StringValue) -> ir.BooleanValue | None:
-        return None if self.stores is None else column.isin(self.stores)
+        if self.stores is None:
+            return None
+        # Bound: a marker the compiler turns into IN (SELECT unnest($stores)), so one
+        # compiled query serves every store list (a manager's stores, a like-for-like set).
+        return column.isin([STORES_MARKER] if self.bound else list(self.stores))
 
 
 class Bound(ops.Value):

@@ -30,9 +30,10 @@ def survey_family(frame: Frame, names: Iterable[str]) -> ir.Table | None:
     """Answers in the period, attributed through their ticket when they name one."""
     s = frame.table("survey_responses")
     s = s.filter(frame.in_days(s.answered_at, "start", "end"))
-    t = frame.table("tickets").select(
-        "ticket_id", t_store="store_code", t_seller="seller_code", t_channel="channel"
-    )
+    t = frame.table("tickets")
+    # Only the receipts the answers name (a few thousand), not every ticket.
+    t = t.semi_join(s.filter(s.ticket_id.notnull()).select("ticket_id"), "ticket_id")
+    t = t.select("ticket_id", t_store="store_code", t_seller="seller_code", t_channel="channel")
     s = s.left_join(t, "ticket_id").drop("ticket_id_right")
     s = s.mutate(
         store_code=s.store_code.fill_null(s.t_store),

@@ -378,6 +378,8 @@ def trend_buckets(start: dt.date, end: dt.date, step: str = "day") -> list[Bucke
     A cut bucket is compared with the same days of its full N-1 bucket."""
     if step not in TREND_STEPS:
         raise ValueError(f"pas inconnu : {step} ({', '.join(TREND_STEPS)})")
+    if end < start:
+        raise ValueError(f"tendance vide : {start} > {end}")
     buckets, day = [], start
     while day <= end:
         full = period_of_kind(step, day)

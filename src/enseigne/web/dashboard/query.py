@@ -85,7 +85,8 @@ def parse_query(
     columns = _columns(kpis)
     return DashboardQuery(
         kind=kind, requested=requested, period=_to_date(requested, latest),
-        like_for_like=_flag(lfl), columns=columns or MAIN_KPIS, chosen_columns=bool(columns),
+        like_for_like=_flag(lfl), columns=columns or MAIN_KPIS,
+        chosen_columns=bool(columns) and columns != MAIN_KPIS,
         fiscal_start_month=fiscal_start_month, latest=latest,
     )
 

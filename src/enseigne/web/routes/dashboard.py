@@ -2,9 +2,10 @@
 and the table's exports ``/dashboard.xlsx`` and ``/dashboard.csv`` (also under ``/api``).
 
 All of them take the same query parameters and build the same context: the KPIs of the
-user's stores (a store manager sees theirs only, totals included), cached per data version
-(``enseigne.web.cache``). A parameter that cannot be read answers 400: the page with its
-period picker and the message, or ``{"detail": ...}`` under ``/api``.
+user's stores (a store manager sees theirs only, totals included) from
+``network_dashboard`` (``compute_kpis`` at the store, region and network grains), cached per
+data version (``enseigne.web.cache``). A parameter that cannot be read answers 400: the
+page with its period picker and the message, or ``{"detail": ...}`` under ``/api``.
 """
 
 from __future__ import annotations
@@ -95,7 +96,9 @@ def _message(exc: QueryError, lang: str) -> str:
     return translate(exc.key, lang, **exc.values)
 
 
-def _bad_request(request: Request, cur: Any, exc: QueryError, lang: str) -> Response:
+def _bad_request(
+    request: Request, cur: Any, params: DashboardParams, exc: QueryError, lang: str
+) -> Response:
     """The page with its picker (on the default period) and what was wrong."""
     message = _message(exc, lang)
     if is_api(request):
@@ -105,9 +108,14 @@ def _bad_request(request: Request, cur: Any, exc: QueryError, lang: str) -> Resp
         latest=data.latest_day(), today=dt.date.today(),
         fiscal_start_month=request.app.state.settings.fiscal_start_month,
     )
+    form = picker(fallback, lang)
+    # The reader's own text stays in the field, to be corrected.
+    if params.kind in form["values"]:
+        form["kind"] = params.kind
+    if params.period and form["kind"] != "custom":
+        form["values"] = {**form["values"], form["kind"]: params.period}
     return render(request, "dashboard.html",
-                  {"error": message, "picker": picker(fallback, lang), "like_for_like": False},
-                  status_code=400)
+                  {"error": message, "picker": form, "like_for_like": False}, status_code=400)
 
 
 @page(router, "/", api="/api/dashboard", template="dashboard.html", response_model=Dashboard,
@@ -120,7 +128,7 @@ def dashboard(
     try:
         return dashboard_context(request, user, cur, params, lang)
     except QueryError as exc:
-        return _bad_request(request, cur, exc, lang)
+        return _bad_request(request, cur, params, exc, lang)
 
 
 def _download(content: bytes, media_type: str, name: str) -> Response:
