@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from enseigne.db import connect, migrate
-from enseigne.ingest import import_file
+from chains import build_chain
+from enseigne.db import connect
 from enseigne.metrics import KPIS, Period, compute_kpis, duckdb_backend
 
 ARA = "Auvergne-Rhône-Alpes"
@@ -329,22 +329,6 @@ CHANNELS = {
             "active_customers": 1, "new_customers": 1,  # T402, C09
             "csat": None, "nps": None, "complaints": 0},  # no answer, no complaint in the app
 }
-
-
-def build_chain(path: Path, files: dict[str, str]) -> Path:
-    """A database file loaded from CSV files through the product's import, then closed."""
-    con = connect(path)
-    migrate(con)
-    try:
-        for kind, text in files.items():
-            source = path.parent / f"{kind}.csv"
-            source.write_text(text, encoding="utf-8")
-            summary = import_file(con, kind, source)
-            rejected = con.execute("SELECT * FROM quarantine").fetchall()
-            assert summary.rejected == 0, rejected
-    finally:
-        con.close()
-    return path
 
 
 @pytest.fixture(scope="module")

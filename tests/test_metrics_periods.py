@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from enseigne.db import connect, migrate
-from enseigne.ingest import import_file
+from chains import build_chain
+from enseigne.db import connect
 from enseigne.metrics import Period, compute_kpis, duckdb_backend, n1_period, parse_period
 
 
@@ -105,18 +105,6 @@ def test_n1_of_a_week_is_the_same_iso_week_number(text, start, end):
 # --- KPIs over the calendar's edges, through the real import -------------------------------
 
 
-def load(path: Path, files: dict[str, str]) -> None:
-    con = connect(path)
-    migrate(con)
-    try:
-        for kind, text in files.items():
-            source = path.parent / f"{kind}.csv"
-            source.write_text(text, encoding="utf-8")
-            assert import_file(con, kind, source).rejected == 0
-    finally:
-        con.close()
-
-
 def network(path: Path, period: Period, kpis: list[str] | None = None, **options) -> dict:
     con = connect(path)
     try:
@@ -144,7 +132,7 @@ WEEKS = {
 
 def test_week_53_is_compared_with_week_52(tmp_path):
     db = tmp_path / "weeks.duckdb"
-    load(db, WEEKS)
+    build_chain(db, WEEKS)
     w53 = network(db, parse_period("2026-W53"), ["revenue", "tickets"], compare=("n-1",))
     assert (w53["revenue"]["value"], w53["tickets"]["value"]) == (
         pytest.approx(130.55, rel=1e-12), 2)  # W5 120 + W6 10.55
@@ -186,7 +174,7 @@ def test_trailing_windows_count_whole_calendar_days(tmp_path):
     assert (END - date(2025, 12, 1), END - date(2023, 12, 1)) == (timedelta(364),
                                                                    timedelta(1095))
     db = tmp_path / "edges.duckdb"
-    load(db, EDGES)
+    build_chain(db, EDGES)
     rows = network(db, Period(END, END, "day"), compare=())
     expected = {
         "revenue": 36.0,  # K5B + K6B + K7

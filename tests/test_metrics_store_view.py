@@ -21,12 +21,11 @@ import json
 import math
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from enseigne.db import connect, migrate
-from enseigne.ingest import import_file
+from chains import build_chain
+from enseigne.db import connect
 from enseigne.metrics import Period, compute_kpis, duckdb_backend, n1_period
 from enseigne.metrics.store_view import (
     CARD_KPIS,
@@ -112,20 +111,6 @@ CHAIN = {
         "F4;2026-11-05 09:00:00;complaint;S2;C4;store;Autre magasin;\n"
     ),
 }
-
-
-def build_chain(path: Path, files: dict[str, str]) -> Path:
-    con = connect(path)
-    migrate(con)
-    try:
-        for kind, text in files.items():
-            source = path.parent / f"{kind}.csv"
-            source.write_text(text, encoding="utf-8")
-            summary = import_file(con, kind, source)
-            assert summary.rejected == 0, con.execute("SELECT * FROM quarantine").fetchall()
-    finally:
-        con.close()
-    return path
 
 
 @pytest.fixture(scope="module")

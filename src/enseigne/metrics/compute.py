@@ -14,6 +14,7 @@ from enseigne.metrics.bound import run_bound
 from enseigne.metrics.catalogue import Kpi, resolve
 from enseigne.metrics.customer_measures import (
     CUSTOMER_MEASURES,
+    REACH_MEASURES,
     customer_aggregate,
     customer_family,
     customer_rows,
@@ -98,12 +99,12 @@ def measure_table(frame: Frame, kpis: Sequence[Kpi]) -> ir.Table | None:
     aggregates = []
     for family, names in _families(kpis).items():
         if family is customer_family:
-            rows = customer_rows(base)
+            rows = customer_rows(base, any(n in REACH_MEASURES for n in names))
             if rows is None:
                 continue
             if owners is not None:
                 rows = roll_up_customers(rows, owners)
-            aggregates.append(customer_aggregate(frame, rows, tuple(names)))
+            aggregates.append(customer_aggregate(rows, names))
             continue
         aggregate = family(base, tuple(names))
         if aggregate is not None:

@@ -91,33 +91,41 @@ CUSTOMER_MEASURES = {
     # after dormant_to).
     "dormant": lambda c: _flag((c.dormant_window == 1) & (c.n_active == 0)).sum(),
     "omnichannel": lambda c: _flag((c.in_store == 1) & (c.on_web == 1)).sum(),
-    "email_reachable": lambda c: _flag((c.n_active > 0) & c.email_ok).sum(),
-    "sms_reachable": lambda c: _flag((c.n_active > 0) & c.sms_ok).sum(),
+    "email_reachable": lambda c: _flag((c.n_active > 0) & (c.email_ok == 1)).sum(),
+    "sms_reachable": lambda c: _flag((c.n_active > 0) & (c.sms_ok == 1)).sum(),
 }
 
 # How per-(scope, customer) rows of several scopes merge into one (a store's rows into its
 # region's): counts add up, flags take the maximum.
 CUSTOMER_ROLLUP = {
     "n_active": "sum", "in_period": "max", "before": "max", "dormant_window": "max",
-    "in_store": "max", "on_web": "max",
+    "in_store": "max", "on_web": "max", "email_ok": "max", "sms_ok": "max",
 }
 
 
 @shared
-def customer_rows(frame: Frame) -> ir.Table | None:
-    """One row per (scope, customer) who bought there in the window, with their flags."""
+def customer_rows(frame: Frame, with_reach: bool = False) -> ir.Table | None:
+    """One row per (scope, customer) who bought there in the window, with their flags
+    (and, ``with_reach``, whether they can be reached by e-mail and SMS)."""
     t = identified_sales(frame, "window_from")
     t = scoped(frame, _filtered(t, frame.in_stores(t.store_code)))
     if t is None:
         return None
     active = t.sold_at >= frame.ts("active_from")
-    return t.group_by(["scope", "customer_ref"]).aggregate(
+    rows = t.group_by(["scope", "customer_ref"]).aggregate(
         n_active=_flag(active).sum(),
         in_period=_flag(frame.in_days(t.sold_at, "start", "end")).max(),
         before=_flag(frame.in_days(t.sold_at, "before_from", "before_to")).max(),
         dormant_window=_flag(frame.in_days(t.sold_at, "dormant_from", "dormant_to")).max(),
         in_store=_flag(active & (t.channel == "store")).max(),
         on_web=_flag(active & t.channel.isin(WEB_CHANNELS)).max(),
+    )
+    if not with_reach:
+        return rows
+    # Joined here, once, rather than at each grain the rows roll up to.
+    rows = rows.left_join(reach(frame.chain()).view(), "customer_ref").drop("customer_ref_right")
+    return rows.mutate(
+        email_ok=_flag(rows.email_ok.fill_null(False)), sms_ok=_flag(rows.sms_ok.fill_null(False))
     )
 
 
@@ -128,24 +136,21 @@ def roll_up_customers(rows: ir.Table, owners: ir.Table) -> ir.Table:
     rows = rows.view()
     r = rows.join(owners, rows.scope == owners.store_code)
     return r.group_by([r.owner.name("scope"), "customer_ref"]).aggregate(
-        **{name: getattr(r[name], how)() for name, how in CUSTOMER_ROLLUP.items()}
+        **{
+            name: getattr(r[name], how)()
+            for name, how in CUSTOMER_ROLLUP.items()
+            if name in rows.columns
+        }
     )
 
 
-def customer_aggregate(frame: Frame, rows: ir.Table, names: Iterable[str]) -> ir.Table:
-    names = [n for n in names if n in CUSTOMER_MEASURES]
-    if any(n in REACH_MEASURES for n in names):
-        rows = rows.view().left_join(reach(frame.chain()).view(), "customer_ref")
-        rows = rows.drop("customer_ref_right")
-        rows = rows.mutate(
-            email_ok=rows.email_ok.fill_null(False), sms_ok=rows.sms_ok.fill_null(False)
-        )
-    return _aggregate(rows, CUSTOMER_MEASURES, names)
+def customer_aggregate(rows: ir.Table, names: Iterable[str]) -> ir.Table:
+    return _aggregate(rows, CUSTOMER_MEASURES, [n for n in names if n in CUSTOMER_MEASURES])
 
 
 def customer_family(frame: Frame, names: Iterable[str]) -> ir.Table | None:
-    rows = customer_rows(frame)
-    return None if rows is None else customer_aggregate(frame, rows, names)
+    rows = customer_rows(frame, any(n in REACH_MEASURES for n in names))
+    return None if rows is None else customer_aggregate(rows, names)
 
 
 @shared

@@ -7,7 +7,9 @@ Nothing is created at import time. Routers are collected from the modules of
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import quote
@@ -39,6 +41,9 @@ DESCRIPTION = (
 )
 
 
+logger = logging.getLogger(__name__)
+
+
 def create_app(
     settings: Settings | None = None, *, con: duckdb.DuckDBPyConnection | None = None
 ) -> FastAPI:
@@ -56,7 +61,10 @@ def create_app(
         try:
             app.state.db = db
             app.state.signer = CookieSigner(resolve_secret_key(db, settings.secret_key))
+            warm = threading.Thread(target=warm_up, args=(db,), name="enseigne-warm-up")
+            warm.start()
             yield
+            warm.join()
         finally:
             db.close()
 
@@ -75,6 +83,25 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("enseigne.web", "static")]), name="static")
     return app
+
+
+def warm_up(db: Database) -> None:
+    """Compile the dashboard's queries (and read its data once) before the first visitor:
+    the network's view and a single store's, which is the shape a store manager asks for.
+    Compiling costs about a second; the queries are then reused for every period."""
+    from enseigne.metrics import duckdb_backend
+    from enseigne.metrics.dashboard import default_period, network_dashboard
+
+    try:
+        with db.reading() as cur:
+            backend = duckdb_backend(cur)
+            period = default_period(backend)
+            network_dashboard(backend, period)
+            first = cur.execute("SELECT min(store_code) FROM stores").fetchone()[0]
+            if first is not None:
+                network_dashboard(backend, period, stores=[first])
+    except Exception:  # a warm-up must never stop the server; the first request will tell
+        logger.exception("dashboard warm-up failed")
 
 
 def discover_routers() -> list[APIRouter]:
