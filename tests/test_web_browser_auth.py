@@ -82,3 +82,22 @@ def test_plotly_draws_under_our_content_security_policy(web_server, web_users, b
     }""")
     assert page.locator("#chart .bars .point").count() == 2
     assert problems == []
+
+
+@pytest.mark.slow
+def test_a_store_manager_opening_another_stores_url_gets_403(web_server, web_users, browser_page):
+    page = browser_page
+    user = web_users["store"]
+    page.goto(f"{web_server.url}/login")
+    page.get_by_label("Identifiant").fill(user.name)
+    page.get_by_label("Mot de passe").fill(user.password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{web_server.url}/")
+    own = page.goto(f"{web_server.url}/stores/{user.stores[0]}")
+    assert own.status == 200
+    other = page.goto(f"{web_server.url}/stores/S002")
+    assert other.status == 403
+    assert "S002" not in page.locator("main").inner_text()
+    listed = page.goto(f"{web_server.url}/stores")
+    assert listed.status == 200
+    assert page.get_by_role("row").count() == 2  # header + their one store

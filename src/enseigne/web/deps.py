@@ -124,7 +124,7 @@ def require_store_access(user: User, store_code: str) -> None:
     a store manager cannot probe which codes exist)."""
     stores = scope_stores(user)
     if stores is not None and store_code not in stores:
-        raise HTTPException(403, f"no access to store {store_code}")
+        raise HTTPException(403, "no access to this store")
 
 
 def store_filter_sql(user: User, column: str = "store_code") -> tuple[str, list[object]]:
