@@ -9,6 +9,7 @@ import duckdb
 
 from enseigne.db.schema import CANONICAL_DDL
 from enseigne.db.schema_auth import AUTH_DDL
+from enseigne.db.schema_privacy import PRIVACY_DDL
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ def _sql(script: str) -> Callable[[duckdb.DuckDBPyConnection], None]:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical model", _sql(CANONICAL_DDL)),
     Migration(2, "users, tokens, sessions, settings", _sql(AUTH_DDL)),
+    Migration(3, "audit log, customer changes", _sql(PRIVACY_DDL)),
 )
 
 LATEST = MIGRATIONS[-1].version

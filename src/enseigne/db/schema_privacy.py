@@ -1,0 +1,32 @@
+"""The audit log and the change log of customer records (migration 3).
+
+``audit_log`` is append-only: the product has no path that updates or deletes its rows
+(the GDPR erasure replaces the customer_ref of an erased person by their anonymous key).
+``customer_changes`` records which fields of a customer record changed, by whom, when and
+why; it keeps no old or new value, so it holds no personal data of its own.
+"""
+
+from __future__ import annotations
+
+PRIVACY_DDL = """
+CREATE SEQUENCE audit_id_seq START 1;
+
+CREATE TABLE audit_log (
+    audit_id BIGINT PRIMARY KEY DEFAULT nextval('audit_id_seq'),
+    recorded_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    actor VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    customer_ref VARCHAR,
+    detail VARCHAR,
+    origin VARCHAR NOT NULL
+);
+
+CREATE TABLE customer_changes (
+    customer_ref VARCHAR NOT NULL,
+    changed_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    actor VARCHAR NOT NULL,
+    fields VARCHAR[] NOT NULL,
+    reason VARCHAR
+);
+"""
