@@ -184,3 +184,17 @@ def browser_page(chromium: Any) -> Iterator[Any]:
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def app_routes(app: FastAPI) -> list[Any]:
+    """Every APIRoute of the app, also those of included routers (FastAPI wraps them)."""
+    from fastapi.routing import APIRoute
+
+    def flatten(routes: list[Any]) -> Iterator[APIRoute]:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                yield route
+            elif hasattr(route, "original_router"):
+                yield from flatten(route.original_router.routes)
+
+    return list(flatten(app.routes))

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     fiscal_start_month: int = Field(
         default=1, ge=1, le=12, description="First month of the fiscal year (1 = January)"
     )
+    retention_years: int = Field(
+        default=3, ge=1, description="Years after the last contact before a customer is anonymised"
+    )
 
 
 def load_settings(**overrides: object) -> Settings:

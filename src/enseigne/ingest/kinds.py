@@ -105,6 +105,9 @@ KINDS: dict[str, Kind] = {
                 Column("store_code", "code"),
             ),
             key=("customer_ref", "channel", "collected_at"),
+            # The CNIL soft opt-in covers e-mail to existing customers only.
+            row_rules=(("status", "status <> 'soft_opt_in' OR channel = 'email'",
+                        "soft opt-in is for e-mail only"),),
             references={"customer_ref": "customers", "store_code": "stores"},
         ),
         Kind(
