@@ -9,7 +9,7 @@ import duckdb
 
 from enseigne.db.schema import CANONICAL_DDL
 from enseigne.db.schema_auth import AUTH_DDL
-from enseigne.db.schema_privacy import PRIVACY_DDL
+from enseigne.db.schema_privacy import API_AND_MERGES_DDL, PRIVACY_DDL
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical model", _sql(CANONICAL_DDL)),
     Migration(2, "users, tokens, sessions, settings", _sql(AUTH_DDL)),
     Migration(3, "audit log, customer changes", _sql(PRIVACY_DDL)),
+    Migration(4, "API idempotency keys, customer merges", _sql(API_AND_MERGES_DDL)),
 )
 
 LATEST = MIGRATIONS[-1].version

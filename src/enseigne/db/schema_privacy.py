@@ -30,3 +30,27 @@ CREATE TABLE customer_changes (
     reason VARCHAR
 );
 """
+
+# Migration 4: the live API's idempotency keys and the log of customer merges.
+API_AND_MERGES_DDL = """
+CREATE TABLE idempotency_keys (
+    key VARCHAR NOT NULL,
+    client VARCHAR NOT NULL,
+    endpoint VARCHAR NOT NULL,
+    request_hash VARCHAR NOT NULL,
+    status INTEGER NOT NULL,
+    response VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    PRIMARY KEY (client, key)
+);
+
+CREATE TABLE customer_merges (
+    merged_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    actor VARCHAR NOT NULL,
+    survivor_ref VARCHAR NOT NULL,
+    absorbed_ref VARCHAR NOT NULL,
+    score DOUBLE,
+    reasons VARCHAR[],
+    moved JSON
+);
+"""

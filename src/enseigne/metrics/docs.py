@@ -46,7 +46,8 @@ FOOTER = """
 - **Footfall** is counted at the door of physical stores: at channel grain it belongs to the
   `store` channel; sellers have none. Conversion only uses store-days with a count.
 - **Consent** in force is the latest ledger row per channel collected on or before the
-  period's last day (on a tie, the opt-out). A valid mobile is an E.164 number starting
+  period's last day (on a tie, the opt-out); a soft opt-in (existing customers, e-mail) is
+  not counted as an opt-in by the reachability KPIs. A valid mobile is an E.164 number starting
   `+336` or `+337`; a stored e-mail has passed the import's syntax check.
 - **vs N-1** (`--compare n-1`): the same period 364 days earlier, so weekdays align; an ISO
   week compares with the same week number of the previous ISO year (week 52 when that year
