@@ -344,3 +344,22 @@ def test_docs_cover_every_gdpr_command_and_the_retention_setting():
     for command in gdpr_app.registered_commands:
         assert f"enseigne gdpr {command.name} " in text
     assert "ENSEIGNE_RETENTION_YEARS" in text
+
+
+def test_erasure_renames_the_person_in_the_merge_log(tmp_path) -> None:
+    from enseigne.db import connect, migrate
+    from enseigne.privacy.gate import cli_reader
+    from enseigne.privacy.gdpr import erase_person
+
+    con = connect(tmp_path / "m.duckdb")
+    migrate(con)
+    con.execute("INSERT INTO customers (customer_ref, email) VALUES ('K1', 'k1@example.fr')")
+    con.execute(
+        "INSERT INTO customer_merges (actor, survivor_ref, absorbed_ref) "
+        "VALUES ('dora', 'K1', 'K0')"
+    )
+    anon = erase_person(con, cli_reader("dora"), "K1")
+    assert con.execute("SELECT survivor_ref, absorbed_ref FROM customer_merges").fetchall() == [
+        (anon, "K0")
+    ]
+    con.close()

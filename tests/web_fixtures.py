@@ -198,3 +198,11 @@ def app_routes(app: FastAPI) -> list[Any]:
                 yield from flatten(route.original_router.routes)
 
     return list(flatten(app.routes))
+
+
+@contextmanager
+def signed_in(server: RunningServer, name: str, password: str = PASSWORD) -> Iterator[httpx.Client]:
+    """A client signed in as ``name`` on a server a test started itself."""
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        assert sign_in(client, name, password).status_code == 303
+        yield client

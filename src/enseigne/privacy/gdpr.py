@@ -133,6 +133,11 @@ def _anonymise(
             con.execute(f"UPDATE {table} SET {column} = NULL "
                         "WHERE customer_ref IN (SELECT anon FROM erase_map)")
         _rekey(con, "audit_log")
+        for column in ("survivor_ref", "absorbed_ref"):  # a merge's log names both people
+            con.execute(
+                f"UPDATE customer_merges SET {column} = m.anon FROM erase_map m "
+                f"WHERE customer_merges.{column} = m.ref"
+            )
         for anon in keys.values():
             audit.record(con, actor=reader.name, role=reader.role, action=action,
                          customer_ref=anon, origin=reader.origin)

@@ -12,6 +12,7 @@ import pkgutil
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import quote
 
 import duckdb
@@ -27,7 +28,7 @@ from enseigne.db import connect, migrate
 from enseigne.settings import Settings, load_settings
 from enseigne.web import routes
 from enseigne.web.database import Database, resolve_secret_key
-from enseigne.web.deps import NotAuthenticated, csrf_protect, is_api
+from enseigne.web.deps import SAFE_METHODS, NotAuthenticated, csrf_protect, is_api
 from enseigne.web.headers import SecurityHeadersMiddleware
 from enseigne.web.i18n import catalogue
 from enseigne.web.sessions import CookieSigner
@@ -40,6 +41,11 @@ DESCRIPTION = (
     "Amounts are in euros TTC unless the KPI id ends in `_ht`; rates are fractions."
 )
 
+
+UNAUTHENTICATED = "Not signed in, or an invalid or revoked API token"
+FORBIDDEN_WRITE = "Without a Bearer token: missing or invalid CSRF token; or the role or " \
+    "store scope does not allow this"
+UNREADABLE_BODY = "The body is not valid JSON"
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +88,29 @@ def create_app(
     for router in discover_routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("enseigne.web", "static")]), name="static")
+    document_common_errors(app)
     return app
+
+
+def document_common_errors(app: FastAPI) -> None:
+    """Document on every operation the errors the app answers for all routes: 401 (no
+    session, bad token), 403 for unsafe methods (CSRF) and 400 for a body that is not JSON,
+    so that the spec lists every status a client can get."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            for item in build().get("paths", {}).values():
+                for method, operation in item.items():
+                    responses = operation.setdefault("responses", {})
+                    responses.setdefault("401", {"description": UNAUTHENTICATED})
+                    if method.upper() not in SAFE_METHODS:
+                        responses.setdefault("403", {"description": FORBIDDEN_WRITE})
+                    if "requestBody" in operation:
+                        responses.setdefault("400", {"description": UNREADABLE_BODY})
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def warm_up(db: Database) -> None:

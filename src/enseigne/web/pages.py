@@ -15,7 +15,9 @@ a dict. ``@page`` registers it twice::
 
 Both require a signed-in user (or a Bearer token on the API) unless ``public=True``. The
 API path defaults to ``/api`` + the page path; pass ``api=`` to choose another, and
-``response_model=`` (a pydantic model) to document the JSON shape in OpenAPI. Values go
+``response_model=`` (a pydantic model) to document the JSON shape in OpenAPI, and
+``errors={403: "why"}`` to document the error statuses the view answers (401 is
+documented for every operation by the app). Values go
 through FastAPI's encoder: DECIMAL becomes a number, dates ISO strings. A view may return a
 ``Response`` (a redirect, say) instead of a dict: both answers pass it through.
 """
@@ -49,6 +51,7 @@ def page(
     summary: str | None = None,
     public: bool = False,
     response_model: Any = None,
+    errors: dict[int, str] | None = None,
 ) -> Callable[[View], View]:
     def register(view: View) -> View:
         route_name = name or view.__name__
@@ -59,6 +62,7 @@ def page(
             # Without a model FastAPI's encoder writes DECIMAL values as JSON numbers (a
             # pydantic ``Any`` would write them as strings).
             response_model=response_model,
+            responses={code: {"description": text} for code, text in (errors or {}).items()},
         )
         router.add_api_route(
             path, _html_endpoint(view, template), methods=["GET"], name=route_name,

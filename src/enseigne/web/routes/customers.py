@@ -22,6 +22,8 @@ from enseigne.web.pages import page
 router = APIRouter()
 
 NO_ACCESS = "no access to this customer"
+NO_ROLE = "The role reads figures only, not customers"
+NO_ROLE_OR_ACCESS = f"{NO_ROLE}; or the customer is outside the user's scope or unknown"
 MAX_QUERY = 200
 
 
@@ -43,7 +45,7 @@ SearchText = Annotated[str, Query(
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="At most this many customers")]
 
 
-@page(router, "/customers", template="customers.html",
+@page(router, "/customers", template="customers.html", errors={403: NO_ROLE},
       summary="Search the customers the user may see (logged in the audit log)")
 def customers(
     reader: CustomerReader, cur: DbCursor, q: SearchText = "", limit: Limit = 20
@@ -52,7 +54,7 @@ def customers(
     return {"query": q, "limit": limit, "results": results}
 
 
-@page(router, "/customers/{ref}", template="customer.html",
+@page(router, "/customers/{ref}", template="customer.html", errors={403: NO_ROLE_OR_ACCESS},
       summary="One customer's 360° profile: identity, consents and reachability, purchases "
       "and RFM, stores and channels, latest tickets with their lines, surveys and "
       "complaints (403 outside the user's scope and for an unknown ref; logged)")

@@ -118,7 +118,11 @@ def _bad_request(
                   {"error": message, "picker": form, "like_for_like": False}, status_code=400)
 
 
+BAD_QUERY = {400: {"description": "Unreadable period or parameters"}}
+
+
 @page(router, "/", api="/api/dashboard", template="dashboard.html", response_model=Dashboard,
+      errors={400: "Unreadable period or parameters"},
       summary="Network dashboard: stores x KPIs against N-1 and target, regional subtotals, "
       "network total, leaders, laggards and anomalies")
 def dashboard(
@@ -147,11 +151,11 @@ def _export_context(request: Request, user: User, cur: Any, params: DashboardPar
 XLSX_DOC = {"summary": "The dashboard table as an XLSX workbook (same parameters as "
             "/api/dashboard; headers in French, or English with ?lang=en)",
             "response_class": Response,
-            "responses": {200: {"content": {XLSX_MEDIA_TYPE: {}}}}}
+            "responses": {200: {"content": {XLSX_MEDIA_TYPE: {}}}, **BAD_QUERY}}
 CSV_DOC = {"summary": "The dashboard table as CSV: `;` and decimal comma in French, `,` and "
            "`.` with ?lang=en; UTF-8 with BOM; rates in percent",
            "response_class": Response,
-           "responses": {200: {"content": {"text/csv": {}}}}}
+           "responses": {200: {"content": {"text/csv": {}}}, **BAD_QUERY}}
 
 
 @router.get("/api/dashboard.xlsx", **XLSX_DOC)

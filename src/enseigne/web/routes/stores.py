@@ -74,7 +74,11 @@ def _period(backend: object, text: str | None, fiscal_start_month: int) -> Perio
         raise HTTPException(400, str(exc)) from exc
 
 
-@page(router, "/stores/{code}", template="store.html",
+STORE_ERRORS = {400: "Unreadable period", 403: "A store outside the user's scope",
+                404: "No such store"}
+
+
+@page(router, "/stores/{code}", template="store.html", errors=STORE_ERRORS,
       summary="One store: KPI cards with N-1 and target, trend with N-1 (series for `step`), "
       "revenue tree (footfall x conversion x UPT x average price, LMDI), sellers' "
       "data-collection table, satisfaction and NPS, latest verbatims")
@@ -92,6 +96,7 @@ def store(
     "/api/stores/{code}/trend",
     summary="One store's KPIs per day, ISO week or month with each point's N-1 (the store "
     "page's chart when its step changes)",
+    responses={code: {"description": text} for code, text in STORE_ERRORS.items()},
 )
 def store_trend(
     code: str, user: CurrentUser, cur: DbCursor, fiscal_start_month: FiscalStart,
