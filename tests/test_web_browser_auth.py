@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from web_fixtures import browser_sign_in
+
 
 @pytest.mark.slow
 def test_login_french_english_logout(web_server, web_users, browser_page):
@@ -88,11 +90,7 @@ def test_plotly_draws_under_our_content_security_policy(web_server, web_users, b
 def test_a_store_manager_opening_another_stores_url_gets_403(web_server, web_users, browser_page):
     page = browser_page
     user = web_users["store"]
-    page.goto(f"{web_server.url}/login")
-    page.get_by_label("Identifiant").fill(user.name)
-    page.get_by_label("Mot de passe").fill(user.password)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{web_server.url}/")
+    browser_sign_in(page, web_server, user)
     own = page.goto(f"{web_server.url}/stores/{user.stores[0]}")
     assert own.status == 200
     other = page.goto(f"{web_server.url}/stores/S002")

@@ -9,22 +9,9 @@ from typing import Any
 import openpyxl
 import pytest
 
-from web_fixtures import STORE_OF_MANAGER
+from web_fixtures import STORE_OF_MANAGER, browser_sign_in
 
 REVENUE_VALUE = "Valeur — Chiffre d'affaires TTC"
-
-
-def sign_in_page(page: Any, server: Any, user: Any) -> list[str]:
-    """Sign in through the form; returns the list collecting console errors and CSP reports."""
-    problems: list[str] = []
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Identifiant").fill(user.name)
-    page.get_by_label("Mot de passe").fill(user.password)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{server.url}/")
-    return problems
 
 
 def flat_revenues(page: Any) -> list[tuple[str, float]]:
@@ -36,7 +23,7 @@ def flat_revenues(page: Any) -> list[tuple[str, float]]:
 @pytest.mark.slow
 def test_dashboard_picker_sort_lfl_language_links_and_xlsx(web_server, web_users, browser_page):
     page = browser_page
-    problems = sign_in_page(page, web_server, web_users["network"])
+    problems = browser_sign_in(page, web_server, web_users["network"])
     assert page.get_by_role("heading", level=1).inner_text() == "Tableau de bord réseau"
     table = page.locator("#kpi-table")
     assert table.is_visible()
@@ -104,7 +91,7 @@ def test_dashboard_fits_a_tablet(web_server, web_users, chromium):
     try:
         page = context.new_page()
         page.set_default_timeout(15_000)
-        problems = sign_in_page(page, web_server, web_users["network"])
+        problems = browser_sign_in(page, web_server, web_users["network"])
         # The page itself does not scroll sideways; the table does, inside its box, and the
         # store names stay in view.
         assert page.evaluate("document.documentElement.scrollWidth") <= 800

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from enseigne.db import connect
-from web_fixtures import RunningServer, running_server
+from web_fixtures import RunningServer, demo_server
 
 TOKENS = {  # token name -> (role, stores)
     "till-admin": ("admin", None), "till-network": ("network", None),
@@ -28,15 +28,8 @@ TOKENS = {  # token name -> (role, stores)
 
 @pytest.fixture(scope="module")
 def pos_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    from enseigne.demo import build_demo
-
     path: Path = tmp_path_factory.mktemp("pos") / "pos.duckdb"
-    con = connect(path)
-    try:
-        build_demo(con, stores=3, customers=200, years=1)
-    finally:
-        con.close()
-    with running_server(path) as server:
+    with demo_server(path, stores=3, customers=200, years=1) as server:
         yield server
 
 

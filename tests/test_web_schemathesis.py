@@ -19,8 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from enseigne.db import connect
-from web_fixtures import RunningServer, running_server
+from web_fixtures import RunningServer, demo_server
 
 API_TOKEN_NAME = "schemathesis-contract"  # noqa: S105 - a name, not a secret
 CHECKS = [
@@ -34,15 +33,8 @@ CHECKS = [
 def contract_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A server of its own: the run posts tickets, customers and consents, which must not
     change the figures the other web tests read from the session's server."""
-    from enseigne.demo import build_demo
-
     path = tmp_path_factory.mktemp("contract") / "demo.duckdb"
-    con = connect(path)
-    try:
-        build_demo(con, stores=3, customers=300, years=1)
-    finally:
-        con.close()
-    with running_server(path) as server:
+    with demo_server(path, stores=3, customers=300, years=1) as server:
         yield server
 
 

@@ -206,3 +206,31 @@ def signed_in(server: RunningServer, name: str, password: str = PASSWORD) -> Ite
     with httpx.Client(base_url=server.url, timeout=30) as client:
         assert sign_in(client, name, password).status_code == 303
         yield client
+
+
+@contextmanager
+def demo_server(path: Path, **chain: int) -> Iterator[RunningServer]:
+    """A server over its own small demo chain, for tests that write (the session's server
+    must keep the figures other tests read)."""
+    from enseigne.demo import build_demo
+
+    con = connect(path)
+    try:
+        build_demo(con, **chain)
+    finally:
+        con.close()
+    with running_server(path) as server:
+        yield server
+
+
+def browser_sign_in(page: Any, server: RunningServer, user: WebUser) -> list[str]:
+    """Sign in through the form in Chromium; returns the list collecting console errors."""
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(f"{server.url}/login")
+    page.get_by_label("Identifiant").fill(user.name)
+    page.get_by_label("Mot de passe").fill(user.password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{server.url}/")
+    return problems
