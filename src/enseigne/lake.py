@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from enseigne.db.connect import quote_literal
 from enseigne.db.migrations import current_version
 
 __all__ = [
@@ -155,8 +156,8 @@ def _copy_table(cursor: duckdb.DuckDBPyConnection, table: str, folder: Path) -> 
 
 
 def _copy(cursor: duckdb.DuckDBPyConnection, query: str, path: Path, options: str) -> int:
-    quoted = str(path).replace("'", "''")
-    row = cursor.execute(f"COPY ({query}) TO '{quoted}' ({PARQUET}{options})").fetchone()
+    target = quote_literal(str(path))
+    row = cursor.execute(f"COPY ({query}) TO {target} ({PARQUET}{options})").fetchone()
     return int(row[0]) if row else 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,6 +12,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ENSEIGNE_", extra="ignore")
 
     db: Path = Field(default=Path("enseigne.duckdb"), description="DuckDB database file")
+    db_key: SecretStr | None = Field(
+        default=None,
+        description="Key encrypting the database file at rest (unset: not encrypted)",
+    )
     memory_limit: str = Field(default="1GB", description="DuckDB memory limit per process")
     threads: int | None = Field(default=None, description="DuckDB worker threads (all cores)")
     secret_key: str | None = Field(
@@ -24,6 +28,10 @@ class Settings(BaseSettings):
     retention_years: int = Field(
         default=3, ge=1, description="Years after the last contact before a customer is anonymised"
     )
+
+
+    def db_key_value(self) -> str | None:
+        return self.db_key.get_secret_value() if self.db_key else None
 
 
 def load_settings(**overrides: object) -> Settings:

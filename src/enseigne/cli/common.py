@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,7 @@ import duckdb
 import typer
 from rich.console import Console
 
-from enseigne.db import DatabaseLockedError, connect, migrate
+from enseigne.db import DatabaseKeyError, DatabaseLockedError, connect_configured, migrate
 from enseigne.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -29,11 +30,21 @@ DbOption = Annotated[
 def connect_database(db: Path | None) -> tuple[Settings, duckdb.DuckDBPyConnection]:
     settings = load_settings(db=db)
     try:
-        con = connect(settings.db, memory_limit=settings.memory_limit, threads=settings.threads)
+        con = connect_configured(settings)
     except DatabaseLockedError as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(3) from exc
+    except DatabaseKeyError as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     return settings, con
+
+
+def read_secret(from_stdin: bool, prompt: str = "Mot de passe") -> str:
+    """A password or key from standard input (scripts) or typed twice, hidden."""
+    if from_stdin:
+        return sys.stdin.read().rstrip("\r\n")
+    return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=True))
 
 
 def open_database(db: Path | None) -> tuple[Settings, duckdb.DuckDBPyConnection]:

@@ -20,6 +20,7 @@ from enseigne.cli.common import (
     console,
     errors,
     open_database,
+    read_secret,
 )
 from enseigne.db import migrate
 from enseigne.db.status import database_status
@@ -47,6 +48,38 @@ def init(db: DbOption = None) -> None:
         console.print(f"{settings.db}: migrations appliquées : {names}")
     else:
         console.print(f"{settings.db}: schéma à jour")
+
+
+MIN_KEY_LENGTH = 16
+
+
+@app.command()
+def encrypt(
+    key_stdin: Annotated[
+        bool, typer.Option("--key-stdin", help="Read the new key from standard input")
+    ] = False,
+    decrypt: Annotated[
+        bool, typer.Option("--decrypt", help="Rewrite the file unencrypted instead")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Encrypt the database file at rest with a new key, change its key, or decrypt it.
+
+    Opens the file as configured (ENSEIGNE_DB_KEY if it is encrypted), rewrites it; then
+    set ENSEIGNE_DB_KEY to the new key (unset it after --decrypt)."""
+    from enseigne.privacy.gdpr import rewrite_file
+
+    key = None if decrypt else read_secret(key_stdin, "Nouvelle clé de la base")
+    if key is not None and len(key) < MIN_KEY_LENGTH:
+        errors.print(f"[red]Clé trop courte : au moins {MIN_KEY_LENGTH} caractères[/red]")
+        raise typer.Exit(2)
+    settings, con = open_database(db)
+    rewrite_file(con, key, decrypt=decrypt)
+    if key:
+        console.print(f"{settings.db} est chiffrée : ENSEIGNE_DB_KEY doit désormais contenir "
+                      "la nouvelle clé (gardez-la en lieu sûr, sans elle la base est illisible).")
+    else:
+        console.print(f"{settings.db} n'est plus chiffrée : retirez ENSEIGNE_DB_KEY.")
 
 
 @app.command()

@@ -79,14 +79,14 @@ def gdpr_erase(
         if answer.strip().lower() not in CONFIRMATIONS:
             errors.print("Effacement annulé")
             raise typer.Exit(1)
-    _, con = open_database(db)
+    settings, con = open_database(db)
     try:
         key = erase_person(con, cli_reader(_gdpr_actor()), customer_ref)
     except AccessDenied as exc:
         con.close()
         errors.print(f"[red]{customer_ref} : client introuvable[/red]")
         raise typer.Exit(2) from exc
-    rewrite_file(con)
+    rewrite_file(con, settings.db_key_value())
     errors.print(f"{customer_ref} effacé ; ses tickets restent sous la clé anonyme :")
     sys.stdout.write(key + "\n")
 
@@ -112,7 +112,7 @@ def gdpr_retention(
             console.print("Simulation : aucune modification.")
         return
     keys = apply_retention(con, cli_reader(_gdpr_actor()), today, years)
-    rewrite_file(con)
+    rewrite_file(con, settings.db_key_value())
     console.print(f"{fr_int(len(keys))} client(s) anonymisé(s).")
 
 

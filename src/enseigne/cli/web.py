@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from enseigne.cli.common import DbOption, app, console, errors, open_database
+from enseigne.cli.common import DbOption, app, console, errors, open_database, read_secret
 
 # --- enseigne serve, users, tokens: the web application and its accounts (issue 3) ------
 
@@ -42,12 +42,6 @@ def serve(
     uvicorn.run(create_app(settings, con=con), host=host, port=port, log_level="info")
 
 
-def _read_password(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.read().rstrip("\r\n")
-    return str(typer.prompt("Mot de passe", hide_input=True, confirmation_prompt=True))
-
-
 def _json_rows(rows: list[dict[str, object]]) -> str:
     from datetime import datetime
 
@@ -70,7 +64,7 @@ def users_create(
     """Create a web user (the password is asked for, or read with --password-stdin)."""
     from enseigne.web.users import UserError, create_user
 
-    password = _read_password(password_stdin)
+    password = read_secret(password_stdin)
     _, con = open_database(db)
     try:
         create_user(con, name, password, role, store)

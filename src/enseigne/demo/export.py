@@ -9,6 +9,8 @@ from pathlib import Path
 
 import duckdb
 
+from enseigne.db.connect import quote_literal
+
 CHUNK_CHARS = 1 << 20
 
 _DATE = "strftime({}, '%d/%m/%Y')"
@@ -108,8 +110,7 @@ def export_csv(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
         if filename == "tickets.csv":
             source += " ORDER BY t.sold_at, l.ticket_id, l.line_no"
         tmp = out_dir / f".{filename}.utf8"
-        path = str(tmp).replace("'", "''")
-        con.execute(f"COPY (SELECT {select} FROM {source}) TO '{path}' "
+        con.execute(f"COPY (SELECT {select} FROM {source}) TO {quote_literal(str(tmp))} "
                     "(FORMAT csv, HEADER, DELIMITER ';', QUOTE '\"', NULLSTR '')")
         target = out_dir / filename
         _transcode(tmp, target)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from enseigne.db.connect import quote_literal
 from enseigne.ingest.kinds import Column
 
 # French and English spellings seen in real exports, mapped onto the canonical codes.
@@ -51,10 +52,6 @@ class SourceFormat:
 
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _formats(formats: list[str]) -> str:

@@ -18,6 +18,13 @@ from typing import Any
 
 import duckdb
 
+from enseigne.db.connect import (
+    DatabaseKeyError,
+    is_encrypted,
+    key_literal,
+    load_extension,
+    quote_literal,
+)
 from enseigne.privacy import audit
 from enseigne.privacy.consent import ledger_rows
 from enseigne.privacy.gate import AccessDenied, Reader, may_see, open_customer
@@ -250,10 +257,6 @@ def apply_retention(
 # --- physical removal -----------------------------------------------------------------
 
 
-def _quoted(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def database_file(con: duckdb.DuckDBPyConnection) -> Path:
     row = con.execute(
         "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
@@ -263,17 +266,26 @@ def database_file(con: duckdb.DuckDBPyConnection) -> Path:
     return Path(row[0])
 
 
-def rewrite_file(con: duckdb.DuckDBPyConnection) -> Path:
+def rewrite_file(
+    con: duckdb.DuckDBPyConnection, key: str | None, *, decrypt: bool = False
+) -> Path:
     """Copy every table, view and sequence to a fresh file, close ``con`` and put the fresh
     file in place of the old one, so that no freed block keeps an erased value.
 
-    Needs exclusive access to the file (the web server stopped): the caller's connection
-    holds the lock until the copy is complete."""
+    The fresh file is encrypted with ``key``; an encrypted file is rewritten in clear only
+    when asked explicitly (``decrypt``), never by omission of its key. Needs exclusive
+    access to the file: the caller's connection holds the lock until the copy is complete."""
+    if key is None and not decrypt and is_encrypted(con):
+        raise DatabaseKeyError("the database is encrypted: rewrite it with its key")
     path = database_file(con)
     fresh = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.rewrite")
     source = str(con.execute("SELECT current_database()").fetchone()[0])  # type: ignore[index]
     try:
-        con.execute(f"ATTACH {_quoted(fresh)} AS enseigne_fresh")
+        options = ""
+        if key:
+            load_extension(con, "httpfs")  # the only crypto module that writes
+            options = f" (ENCRYPTION_KEY {key_literal(key)})"
+        con.execute(f"ATTACH {quote_literal(str(fresh))} AS enseigne_fresh{options}")
         con.execute(f'COPY FROM DATABASE "{source}" TO enseigne_fresh')
         _check_copy(con, source)
         con.execute("DETACH enseigne_fresh")

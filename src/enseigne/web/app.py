@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from enseigne import __version__
-from enseigne.db import connect, migrate
+from enseigne.db import connect_configured, migrate
 from enseigne.settings import Settings, load_settings
 from enseigne.web import routes
 from enseigne.web.database import Database, resolve_secret_key
@@ -59,11 +59,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        connection = con or connect(
-            settings.db, memory_limit=settings.memory_limit, threads=settings.threads
-        )
+        connection = con or connect_configured(settings)
         migrate(connection)
-        db = Database(connection)
+        # The opener reopens the file after an erasure has rewritten it (Database.rewrite).
+        db = Database(connection, opener=lambda: connect_configured(settings))
         try:
             app.state.db = db
             app.state.signer = CookieSigner(resolve_secret_key(db, settings.secret_key))
