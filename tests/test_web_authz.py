@@ -1,4 +1,5 @@
-"""The authorization matrix: every GET route x every role, through a session and a token.
+"""The authorization matrix: every GET route x every role, through a session and a token
+(and the erasure's POST routes, which only admin and dpo pass).
 
 Routes are read from the running app, so a page added later is checked too. A store
 manager (S001) gets 403 on another store's URL and never a 5xx; every other role reads
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from enseigne.web.users import create_token
-from web_fixtures import app_routes
+from web_fixtures import app_routes, csrf_from
 
 ROLES = ("admin", "network", "marketing", "store", "dpo")
 OWN, OTHER = "S001", "S002"
@@ -79,3 +80,37 @@ def test_every_api_route_for_a_bearer_token(web_server, tokens, role) -> None:
     headers = {"Authorization": f"Bearer {tokens[role]}"}
     with httpx.Client(base_url=web_server.url, headers=headers, timeout=60) as client:
         assert check(client, web_server.app, role, api_only=True) == []
+
+
+# --- the erasure (POST): nothing is erased on the session's server ----------------------
+
+ERASERS = ("admin", "dpo")
+
+
+def erase_statuses(client: httpx.Client, ref: str, csrf: dict[str, str]) -> list[int]:
+    """A known customer with a wrong confirmation, and an unknown one confirmed."""
+    return [
+        client.post(f"/api/customers/{ref}/erase", json={"confirm": "not-" + ref},
+                    headers=csrf).status_code,
+        client.post("/api/customers/C404/erase", json={"confirm": "C404"},
+                    headers=csrf).status_code,
+    ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_erasure_routes_for_each_role(web_server, web_login, tokens, role) -> None:
+    with web_server.db.reading() as cur:
+        ref = cur.execute("SELECT min(customer_ref) FROM customers WHERE store_code = ?",
+                          [OWN]).fetchone()[0]
+    client = web_login(role)
+    token = csrf_from(client.get("/").text)
+    wrong = 422 if role in ERASERS else 403  # the confirmation is checked after the role
+    assert erase_statuses(client, ref, {"X-CSRF-Token": token}) == [wrong, 403]
+    form = client.post(f"/customers/{ref}/erase", data={"csrf_token": token, "confirm": "x"})
+    assert form.status_code == wrong
+    bearer = {"Authorization": f"Bearer {tokens[role]}"}
+    with httpx.Client(base_url=web_server.url, headers=bearer, timeout=60) as api:
+        assert erase_statuses(api, ref, {}) == [wrong, 403]
+    with web_server.db.reading() as cur:
+        assert cur.execute("SELECT count(*) FROM customers WHERE customer_ref = ?",
+                           [ref]).fetchone()[0] == 1

@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from enseigne.db.connect import cursor as new_cursor
 from enseigne.db.connect import quote_literal
 from enseigne.db.migrations import current_version
 
@@ -119,7 +120,7 @@ def _write_tables(
     Each table's entry records its rows and its columns with their DuckDB types, so that a
     reader can declare the schema instead of inferring it from the files.
     """
-    cursor = con.cursor()
+    cursor = new_cursor(con)
     cursor.execute("BEGIN TRANSACTION")
     try:
         tables = {}

@@ -15,11 +15,11 @@ from typing import Any
 
 import duckdb
 
+from enseigne.db.connect import quote_ident
 from enseigne.ingest.kinds import KINDS, Column
 from enseigne.ingest.validate import (
     SourceFormat,
     error_checks,
-    quote_ident,
     reason_expression,
     typed_expression,
 )

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 
 from enseigne.customers.edit import record_change, transaction
-from enseigne.ingest.validate import quote_ident
+from enseigne.db.connect import quote_ident
 from enseigne.privacy import audit
 from enseigne.privacy.gate import AccessDenied, Reader, customer_scope_sql, may_see
 

@@ -123,6 +123,34 @@ def key_literal(key: str) -> str:
     ) + "'"
 
 
+def catalog_statement(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The USE a cursor of ``con`` needs to see its tables: an encrypted file is attached
+    to an in-memory connection, and a cursor starts in the in-memory catalogue."""
+    wanted = con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+    probe = con.cursor()
+    try:
+        default = probe.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+    finally:
+        probe.close()
+    return None if default == wanted else "USE " + quote_ident(str(wanted))
+
+
+def cursor(
+    con: duckdb.DuckDBPyConnection, use: str | bool | None = True
+) -> duckdb.DuckDBPyConnection:
+    """A cursor of ``con`` (its own transaction) on the same catalogue; ``use``: the
+    catalogue statement when the caller already knows it, True to look it up."""
+    cur = con.cursor()
+    statement = catalog_statement(con) if use is True else use
+    if statement:
+        cur.execute(statement)
+    return cur
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def is_encrypted(con: duckdb.DuckDBPyConnection) -> bool:
     row = con.execute(
         "SELECT encrypted FROM duckdb_databases() WHERE database_name = current_database()"

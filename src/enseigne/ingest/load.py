@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import duckdb
 
+from enseigne.db.connect import quote_ident, quote_literal
 from enseigne.ingest.kinds import Kind
 from enseigne.ingest.stage import column_types
-from enseigne.ingest.validate import quote_ident, quote_literal
 
 
 def stored_columns(kind: Kind, types: dict[str, str]) -> list[str]:

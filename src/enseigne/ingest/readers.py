@@ -25,8 +25,8 @@ from pathlib import Path
 import duckdb
 
 from enseigne.db import load_extension
+from enseigne.db.connect import quote_ident, quote_literal
 from enseigne.ingest.mapping import Mapping
-from enseigne.ingest.validate import quote_ident, quote_literal
 
 SAMPLE_BYTES = 1 << 20
 ENCODING_ALIASES = {

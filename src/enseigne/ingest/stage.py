@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from enseigne.db.connect import quote_ident, quote_literal
 from enseigne.db.migrations import current_version
 from enseigne.ingest.kinds import Kind
 from enseigne.ingest.mapping import Mapping
@@ -11,8 +12,6 @@ from enseigne.ingest.readers import Source, UnusableFileError
 from enseigne.ingest.validate import (
     SourceFormat,
     error_checks,
-    quote_ident,
-    quote_literal,
     reason_expression,
     typed_expression,
 )

@@ -50,10 +50,6 @@ class SourceFormat:
     excel_serials: bool = False  # XLSX date cells read as text are day counts from 1899-12-30
 
 
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _formats(formats: list[str]) -> str:
     return "[" + ", ".join(quote_literal(f) for f in formats) + "]"
 

@@ -290,6 +290,8 @@ def rewrite_file(
         _check_copy(con, source)
         con.execute("DETACH enseigne_fresh")
     except Exception:
+        # A server keeps ``con`` after a failure: a copy left attached would stop the next.
+        con.execute("DETACH DATABASE IF EXISTS enseigne_fresh")
         fresh.unlink(missing_ok=True)
         raise
     con.close()
