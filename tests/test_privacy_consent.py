@@ -74,7 +74,7 @@ def test_history_lists_every_event_newest_first(ledger):
     assert [(r["channel"], r["status"]) for r in rows] == [
         ("sms", "opt_out"), ("email", "opt_in"), ("email", "soft_opt_in"), ("sms", "opt_in")]
     assert set(rows[0]) == {"channel", "status", "collected_at", "source", "store_code",
-                            "recorded_at"}
+                            "seller_code", "wording_version", "recorded_at"}
     assert rows[2]["store_code"] == "S01"
 
 
@@ -105,3 +105,18 @@ def test_soft_opt_in_is_an_email_status_only(stores, write_csv):
     reason = stores.execute("SELECT line, \"column\", reason FROM quarantine").fetchall()
     assert reason == [(3, "status", "soft opt-in is for e-mail only")]
     assert statuses(current_consents(stores, ADMIN, "C1")) == {"email": "soft_opt_in"}
+
+
+def test_the_history_says_which_seller_collected_on_which_wording(ledger, write_csv):
+    more = (
+        "customer_ref;channel;status;collected_at;source;store_code;seller_code;wording_version\n"
+        "C2;email;opt_in;02/03/2025 11:00;caisse;S02;V-NEW;CGU-2025-01\n"
+    )
+    summary = import_file(ledger, "consents", write_csv("more.csv", more))
+    assert (summary.rows_loaded, summary.stubs) == (1, {"sellers": 1})
+    latest = consent_history(ledger, ADMIN, "C2")[0]
+    assert (latest["store_code"], latest["seller_code"], latest["wording_version"]) == (
+        "S02", "V-NEW", "CGU-2025-01")
+    # A seller first seen on a consent is known afterwards, in the store where they collected.
+    assert ledger.execute("SELECT store_code, incomplete FROM sellers WHERE seller_code = "
+                          "'V-NEW'").fetchone() == ("S02", True)

@@ -9,7 +9,11 @@ import duckdb
 
 from enseigne.db.schema import CANONICAL_DDL
 from enseigne.db.schema_auth import AUTH_DDL
-from enseigne.db.schema_privacy import API_AND_MERGES_DDL, PRIVACY_DDL
+from enseigne.db.schema_privacy import (
+    API_AND_MERGES_DDL,
+    CONSENT_PROVENANCE_DDL,
+    PRIVACY_DDL,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "users, tokens, sessions, settings", _sql(AUTH_DDL)),
     Migration(3, "audit log, customer changes", _sql(PRIVACY_DDL)),
     Migration(4, "API idempotency keys, customer merges", _sql(API_AND_MERGES_DDL)),
+    Migration(5, "consent seller and wording version", _sql(CONSENT_PROVENANCE_DDL)),
 )
 
 LATEST = MIGRATIONS[-1].version

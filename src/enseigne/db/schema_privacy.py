@@ -54,3 +54,12 @@ CREATE TABLE customer_merges (
     moved JSON
 );
 """
+
+
+# Migration 5: where and on what wording a consent was collected. "Who" is the seller at
+# the till (the store says where, the web shop has no seller); the wording version lets a
+# DPO show exactly which text the person agreed to.
+CONSENT_PROVENANCE_DDL = """
+ALTER TABLE consents ADD COLUMN seller_code VARCHAR;
+ALTER TABLE consents ADD COLUMN wording_version VARCHAR;
+"""

@@ -102,13 +102,16 @@ KINDS: dict[str, Kind] = {
                 Column("channel", "enum", required=True, choices=CONSENT_CHANNELS),
                 Column("status", "enum", required=True, choices=CONSENT_STATUSES),
                 Column("collected_at", "timestamp", required=True), Column("source"),
-                Column("store_code", "code"),
+                Column("store_code", "code"), Column("seller_code", "code"),
+                Column("wording_version"),
             ),
             key=("customer_ref", "channel", "collected_at"),
             # The CNIL soft opt-in covers e-mail to existing customers only.
             row_rules=(("status", "status <> 'soft_opt_in' OR channel = 'email'",
                         "soft opt-in is for e-mail only"),),
-            references={"customer_ref": "customers", "store_code": "stores"},
+            references={
+                "customer_ref": "customers", "store_code": "stores", "seller_code": "sellers",
+            },
         ),
         Kind(
             "tickets", "ticket_lines",

@@ -18,7 +18,10 @@ from enseigne.privacy.gate import Reader, open_customer
 # On a tie (two choices collected at the same moment), the most careful reading wins,
 # as in the reach measures: an opt-out before a soft opt-in before an opt-in.
 CAUTION_ORDER = "CASE status WHEN 'opt_out' THEN 0 WHEN 'soft_opt_in' THEN 1 ELSE 2 END"
-HISTORY_COLUMNS = ("channel", "status", "collected_at", "source", "store_code", "recorded_at")
+HISTORY_COLUMNS = (
+    "channel", "status", "collected_at", "source", "store_code", "seller_code",
+    "wording_version", "recorded_at",
+)
 
 
 def _as_of_bound(as_of: dt.date | dt.datetime | None) -> tuple[str, list[Any]]:

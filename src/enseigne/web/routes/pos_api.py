@@ -104,6 +104,10 @@ class Consent(BaseModel):
     source: str | None = None
     store_code: str | None = Field(None, description="Where it was collected (required for "
                                    "a store token: one of its stores)")
+    seller_code: str | None = Field(None, description="The seller who collected it")
+    wording_version: str | None = Field(
+        None, description="Version of the consent wording shown to the person"
+    )
 
 
 class WriteResult(BaseModel):
