@@ -258,7 +258,11 @@ def compute_grains(
         lfl = like_for_like_stores(backend, period, n1)
         scope = lfl if scope is None else tuple(s for s in lfl if s in scope)
     periods = {"c_": period, **({"p_": n1} if "n-1" in compare else {})}
-    frames = [Frame(backend, g, p, scope, tag=tag) for tag, p in periods.items() for g in grains]
+    paired = tuple(periods.items())
+    frames = [
+        Frame(backend, g, p, scope, tag=tag, periods=paired)
+        for tag, p in periods.items() for g in grains
+    ]
     values = grain_values(frames, chosen)
     regions = _regions(backend) if "store" in grains else {}
     result = {}

@@ -53,31 +53,44 @@ def contacts(frame: Frame) -> ir.Table:
 
 @shared
 def reach(frame: Frame) -> ir.Table:
-    """Per customer: usable e-mail / mobile with the consent in force at the period's end."""
+    """Per customer and per period of the query (columns prefixed by its tag): a usable
+    e-mail / mobile with the consent in force at the period's end. The ledger is read and
+    grouped once for all the periods."""
+    siblings = frame.siblings()
     k = frame.table("consents")
     k = k.filter(
-        k.channel.isin(("email", "sms")), k.collected_at < frame.ts("end", after=True)
+        k.channel.isin(("email", "sms")),
+        k.collected_at < _latest(f.ts("end", after=True) for f in siblings),
     )
     # The latest choice per channel is in force; on a tie the opt-out, the careful reading.
     # One key orders both: an even key is an opt-in, so the largest key tells the state
     # (one grouping pass, cheaper than a window over the whole ledger).
     key = k.collected_at.epoch_seconds() * 2 + _flag(k.status != "opt_in")
-    optins = k.group_by("customer_ref").aggregate(
-        email_key=key.max(where=k.channel == "email"),
-        sms_key=key.max(where=k.channel == "sms"),
-    )
-    optins = optins.select(
-        "customer_ref",
-        email_optin=_flag(optins.email_key % 2 == 0),
-        sms_optin=_flag(optins.sms_key % 2 == 0),
-    )
-    r = contacts(frame.chain()).view()
+    keys = {}
+    for f in siblings:
+        known = k.collected_at < f.ts("end", after=True)
+        for channel in ("email", "sms"):
+            keys[f"{f.tag}{channel}_key"] = key.max(where=known & (k.channel == channel))
+    optins = k.group_by("customer_ref").aggregate(**keys)
+    r = contacts(frame).view()
     r = r.left_join(optins, "customer_ref").drop("customer_ref_right")
-    return r.select(
-        "customer_ref",
-        email_ok=r.has_email & (r.email_optin == 1).fill_null(False),
-        sms_ok=r.has_mobile & (r.sms_optin == 1).fill_null(False),
-    )
+    columns = {}
+    for f in siblings:
+        columns[f"{f.tag}email_ok"] = _flag(
+            r.has_email & (r[f"{f.tag}email_key"] % 2 == 0).fill_null(False))
+        columns[f"{f.tag}sms_ok"] = _flag(
+            r.has_mobile & (r[f"{f.tag}sms_key"] % 2 == 0).fill_null(False))
+    return r.select("customer_ref", **columns)
+
+
+def _earliest(values: Iterable[ir.TimestampValue]) -> ir.TimestampValue:
+    values = list(values)
+    return values[0] if len(values) == 1 else ibis.least(*values)
+
+
+def _latest(values: Iterable[ir.TimestampValue]) -> ir.TimestampValue:
+    values = list(values)
+    return values[0] if len(values) == 1 else ibis.greatest(*values)
 
 
 CUSTOMER_MEASURES = {
@@ -103,29 +116,64 @@ CUSTOMER_ROLLUP = {
 }
 
 
+FLAGS = ("n_active", "in_period", "before", "dormant_window", "in_store", "on_web")
+REACH_FLAGS = ("email_ok", "sms_ok")
+
+
 @shared
-def customer_rows(frame: Frame, with_reach: bool = False) -> ir.Table | None:
-    """One row per (scope, customer) who bought there in the window, with their flags
-    (and, ``with_reach``, whether they can be reached by e-mail and SMS)."""
-    t = identified_sales(frame, "window_from")
-    t = scoped(frame, _filtered(t, frame.in_stores(t.store_code)))
+def period_rows(frame: Frame, with_reach: bool) -> ir.Table | None:
+    """One row per (scope, customer) who bought there in the window of any period of the
+    query, with each period's flags (columns prefixed by its tag): years of receipts are
+    scanned and grouped once for the period and its N-1, not once each."""
+    siblings = frame.siblings()
+    t = frame.table("tickets")
+    t = _filtered(
+        t,
+        t.amount > 0,
+        t.customer_ref.notnull(),
+        t.sold_at >= _earliest(f.ts("window_from") for f in siblings),
+        t.sold_at < _latest(f.ts("end", after=True) for f in siblings),
+        frame.in_stores(t.store_code),
+    )
+    t = scoped(frame, t)
     if t is None:
         return None
-    active = t.sold_at >= frame.ts("active_from")
-    rows = t.group_by(["scope", "customer_ref"]).aggregate(
-        n_active=_flag(active).sum(),
-        in_period=_flag(frame.in_days(t.sold_at, "start", "end")).max(),
-        before=_flag(frame.in_days(t.sold_at, "before_from", "before_to")).max(),
-        dormant_window=_flag(frame.in_days(t.sold_at, "dormant_from", "dormant_to")).max(),
-        in_store=_flag(active & (t.channel == "store")).max(),
-        on_web=_flag(active & t.channel.isin(WEB_CHANNELS)).max(),
-    )
+    flags = {}
+    for f in siblings:
+        active = f.in_days(t.sold_at, "active_from", "end")
+        flags.update({
+            f"{f.tag}n_active": _flag(active).sum(),
+            f"{f.tag}in_period": _flag(f.in_days(t.sold_at, "start", "end")).max(),
+            f"{f.tag}before": _flag(f.in_days(t.sold_at, "before_from", "before_to")).max(),
+            f"{f.tag}dormant_window": _flag(
+                f.in_days(t.sold_at, "dormant_from", "dormant_to")).max(),
+            f"{f.tag}in_store": _flag(active & (t.channel == "store")).max(),
+            f"{f.tag}on_web": _flag(active & t.channel.isin(WEB_CHANNELS)).max(),
+        })
+    rows = t.group_by(["scope", "customer_ref"]).aggregate(**flags)
     if not with_reach:
         return rows
-    # Joined here, once, rather than at each grain the rows roll up to.
-    rows = rows.left_join(reach(frame.chain()).view(), "customer_ref").drop("customer_ref_right")
-    return rows.mutate(
-        email_ok=_flag(rows.email_ok.fill_null(False)), sms_ok=_flag(rows.sms_ok.fill_null(False))
+    # Joined here, once for every period and grain, rather than at each.
+    reached = reach(frame.chain()).view()
+    rows = rows.left_join(reached, "customer_ref").drop("customer_ref_right")
+    return rows.mutate(**{c: rows[c].fill_null(0) for c in reached.columns if c in rows.columns
+                          and c != "customer_ref"})
+
+
+@shared
+def customer_rows(frame: Frame, with_reach: bool = False) -> ir.Table | None:
+    """One row per (scope, customer) active around the frame's period, with its flags
+    (and, ``with_reach``, whether they can be reached by e-mail and SMS at its end)."""
+    rows = period_rows(frame.first_sibling(), with_reach)
+    if rows is None:
+        return None
+    rows = rows.view()
+    names = FLAGS + (REACH_FLAGS if with_reach else ())
+    mine = rows.select("scope", "customer_ref", **{n: rows[frame.tag + n] for n in names})
+    # A customer seen only in another period's window counts for nothing here.
+    return mine.filter(
+        (mine.n_active > 0) | (mine.in_period == 1) | (mine.before == 1)
+        | (mine.dormant_window == 1)
     )
 
 
@@ -178,7 +226,7 @@ def recruit_family(frame: Frame, names: Iterable[str]) -> ir.Table | None:
     if t is None:
         return None
     if "recruited_with_contact" in names:
-        t = t.left_join(contacts(frame.chain()).view(), "customer_ref")
+        t = t.left_join(contacts(frame.chain().first_sibling()).view(), "customer_ref")
         t = t.drop("customer_ref_right")
     measures = {
         "recruited": lambda r: r.count(),

@@ -105,9 +105,21 @@ class Frame:
     stores: tuple[str, ...] | None = None  # None: every store
     bound: bool = False
     tag: str = ""  # prefixes the placeholders' names, so two periods share one query
+    # Every (tag, period) computed in the same query, this frame's included: families that
+    # scan years of history (customers) do it once for all of them (the period and its N-1).
+    periods: tuple[tuple[str, Period], ...] = ()
 
     def table(self, name: str) -> ir.Table:
         return table_of(self.backend, name)
+
+    def siblings(self) -> list[Frame]:
+        """This frame for each period of the query (itself alone if it was made alone)."""
+        periods = self.periods or ((self.tag, self.period),)
+        return [replace(self, period=period, tag=tag) for tag, period in periods]
+
+    def first_sibling(self) -> Frame:
+        """The one frame that stands for all the siblings: the key of what they share."""
+        return self.siblings()[0]
 
     def chain(self) -> Frame:
         """The same period over the whole chain: the key of subqueries that depend on
