@@ -52,6 +52,8 @@ class Size:
     stores: int
     customers: int  # ticket lines grow with customers: ~21 lines per customer over 2 years
     target_warm: float
+    purchase_rate: float = 1.0  # build_demo's: 0.3 gives ~10.4 lines per customer
+    lines_per_customer: float = 21.0
 
 
 SIZES = {
@@ -72,11 +74,12 @@ class Database:
 
 
 def db_path(size: Size) -> Path:
-    tag = f"{size.stores}st-{size.customers}c-{YEARS}y-s{SEED}-v{GENERATOR_VERSION}"
+    rate = "" if size.purchase_rate == 1 else f"-r{size.purchase_rate:g}"
+    tag = f"{size.stores}st-{size.customers}c{rate}-{YEARS}y-s{SEED}-v{GENERATOR_VERSION}"
     return DATA / f"dashboard-{tag}.duckdb"
 
 
-def build(path: Path, stores: int, customers: int) -> None:
+def build(path: Path, stores: int, customers: int, purchase_rate: float = 1.0) -> None:
     """Child process: build the demo chain into a fresh file, moved into place when done."""
     from enseigne.db import connect
     from enseigne.demo import build_demo
@@ -85,7 +88,8 @@ def build(path: Path, stores: int, customers: int) -> None:
     for stale in (part, part.with_name(part.name + ".wal")):
         stale.unlink(missing_ok=True)
     con = connect(part)
-    build_demo(con, stores=stores, customers=customers, years=YEARS, seed=SEED)
+    build_demo(con, stores=stores, customers=customers, years=YEARS, seed=SEED,
+               purchase_rate=purchase_rate)
     con.execute("CHECKPOINT")
     con.close()
     part.replace(path)
@@ -103,14 +107,14 @@ def database(size: Size) -> Database | str:
     """The cached benchmark database, built when missing; a reason string when it cannot be."""
     path = db_path(size)
     if not path.exists():
-        lines = size.customers * 21
+        lines = int(size.customers * size.lines_per_customer)
         need, have = lines * BYTES_PER_LINE, _available_memory()
         if need > have:
             # build_demo holds a chain in memory: a larger one is ten copies of the 10 M one.
             return _replicated(size, path)
         DATA.mkdir(parents=True, exist_ok=True)
         run = _measured([sys.executable, "-m", "bench.dashboard", "build", str(path),
-                         str(size.stores), str(size.customers)])
+                         str(size.stores), str(size.customers), str(size.purchase_rate)])
         if run.returncode != 0:
             return "build failed:\n" + run.output[-2000:]
     else:
@@ -407,8 +411,8 @@ def run(size: str = "10M") -> list[Result]:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["build"] and len(argv) == 4:
-        build(Path(argv[1]), int(argv[2]), int(argv[3]))
+    if argv[:1] == ["build"] and len(argv) in (4, 5):
+        build(Path(argv[1]), int(argv[2]), int(argv[3]), float((argv[4:] or ["1"])[0]))
         return 0
     if argv[:1] == ["ours"] and len(argv) == 4:
         print(json.dumps(measure_ours(Path(argv[1]), argv[2], Path(argv[3]))))

@@ -79,14 +79,19 @@ READS = {
 }
 
 
-def read_tables(db: Path) -> Tables:
-    """Every table the dashboard needs, whole, into pandas (once)."""
+def read_frames(db: Path, reads: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """Each query's result as a DataFrame, from the database opened read-only."""
     con = duckdb.connect(str(db), read_only=True)
     con.execute("SET enable_progress_bar = false")
     try:
-        frames = {name: con.execute(sql).df() for name, sql in READS.items()}
+        return {name: con.execute(sql).df() for name, sql in reads.items()}
     finally:
         con.close()
+
+
+def read_tables(db: Path) -> Tables:
+    """Every table the dashboard needs, whole, into pandas (once)."""
+    frames = read_frames(db, READS)
     for name, col in (("stores", "opened_on"), ("stores", "closed_on"),
                       ("footfall", "date"), ("targets", "period_start"),
                       ("targets", "period_end")):

@@ -10,6 +10,7 @@ import pytest
 
 from enseigne.customers import customer_profile, search_customers
 from enseigne.customers.search import phone_prefix
+from enseigne.db.schema_customers import rebuild_customer_stores
 from enseigne.privacy import audit
 from enseigne.privacy.gate import AccessDenied, Reader
 
@@ -95,6 +96,9 @@ def crm(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
         [list(c) for c in CONSENTS],
     )
     _insert_tickets(con)
+    # Receipts written with SQL rather than imported: derive where each customer bought, as
+    # the import does.
+    rebuild_customer_stores(con)
     con.execute(
         "INSERT INTO survey_responses (response_id, answered_at, store_code, customer_ref, "
         "nps, csat, comment) VALUES ('R1', '2026-11-11 10:00', 'S01', 'C001', 9, 5, 'Très bien')"

@@ -35,8 +35,9 @@ FILLABLE = (
     "postal_code", "city", "country", "created_at", "store_code", "channel", "seller_code",
 )
 # Tables that keep their own rows under the absorbed ref: the append-only audit log (it
-# says who read whom, then) and the merge log itself.
-NOT_MOVED = ("customers", "audit_log", "customer_merges")
+# says who read whom, then) and the merge log itself; customer_stores is derived from the
+# receipts, so it follows them without being listed among the moved rows.
+NOT_MOVED = ("customers", "audit_log", "customer_merges", "customer_stores")
 SHOWN = ("customer_ref", "first_name", "last_name", "email", "phone", "birth_date",
          "postal_code", "city", "store_code")
 MAX_LIMIT = 500
@@ -237,6 +238,10 @@ def merge_customers(
         # The absorbed row goes before the re-keying so that its key is free of rows.
         con.execute("DELETE FROM customers WHERE customer_ref = ?", [absorbed_ref])
         moved = _move_rows(con, survivor_ref, absorbed_ref)
+        # Both customers' rows now read as the survivor's (min and max over them); the next
+        # import of the survivor's receipts folds them into one per store.
+        con.execute("UPDATE customer_stores SET customer_ref = ? WHERE customer_ref = ?",
+                    [survivor_ref, absorbed_ref])
         if filled:
             record_change(con, survivor_ref, reader.name, filled, f"merge of {absorbed_ref}")
         explanation = {"rows": moved, "filled": filled}

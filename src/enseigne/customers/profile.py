@@ -1,7 +1,8 @@
 """The 360° profile of one customer: identity, consents, reachability, purchases, RFM, voice.
 
 ``customer_profile`` opens the customer through the privacy gate (scope checked, one "read"
-logged) before reading anything; the rest reads the canonical tables directly. Figures
+logged) before reading anything; the rest reads the canonical tables directly (and
+``customer_stores`` for the time span of the customer's receipts). Figures
 follow KPIS.md: a sales ticket has a positive total, revenue is net of returns, "the
 trailing 365 days" end on the reference day (``today``, by default the current date).
 """
@@ -33,25 +34,29 @@ IDENTITY_COLUMNS = (
 )
 
 
-# One pass over the customer's tickets, grouping sets: the whole (level 3), each store
-# (level 1), each channel (level 2); the whole has a row even without any ticket.
-_PURCHASES_SQL = """
-WITH g AS (
-    SELECT grouping(store_code, channel) AS level, store_code, channel,
-        count(*) FILTER (amount > 0) AS sales_tickets,
-        count(*) FILTER (amount < 0) AS return_tickets,
-        coalesce(sum(amount), 0) AS revenue,
-        CAST(min(sold_at) FILTER (amount > 0) AS DATE) AS first_purchase,
-        CAST(max(sold_at) FILTER (amount > 0) AS DATE) AS last_purchase,
-        CAST(max(sold_at) AS DATE) AS last_visit,
-        count(*) FILTER (amount > 0 AND sold_at >= ? AND sold_at < ?) AS tickets_365,
-        coalesce(sum(amount) FILTER (sold_at >= ? AND sold_at < ?), 0) AS revenue_365
-    FROM tickets WHERE customer_ref = ?
-    GROUP BY GROUPING SETS ((), (store_code), (channel))
-)
-SELECT g.*, s.name FROM g LEFT JOIN stores s ON g.level = 1 AND s.store_code = g.store_code
-ORDER BY g.level, g.sales_tickets DESC, g.revenue DESC, g.store_code, g.channel
+# The customer's receipts are read once (what the purchase figures, the stores, the channels
+# and the latest tickets all come from), within the time span customer_stores gives: DuckDB
+# skips the row groups outside it. Their lines are read once, by ticket id.
+_RECEIPTS_SQL = """
+SELECT t.ticket_id, t.sold_at, t.store_code, t.channel, t.seller_code, t.units, t.amount,
+       t.discount, t.is_return, s.name AS store_name
+FROM tickets t LEFT JOIN stores s USING (store_code)
+WHERE t.customer_ref = ? AND t.sold_at BETWEEN ? AND ?
+ORDER BY t.sold_at DESC, t.ticket_id DESC
 """
+# The products are joined to the lines found, not to the line table (50 ms less at 10 M).
+_LINES_SQL = """
+SELECT l.ticket_id, l.line_no, l.sku, p.label, p.category, l.quantity, l.unit_price,
+       l.discount, l.amount
+FROM (SELECT ticket_id, line_no, sku, quantity, unit_price, discount, amount
+      FROM ticket_lines WHERE ticket_id IN (SELECT unnest(?::VARCHAR[]))) l
+LEFT JOIN products p USING (sku)
+ORDER BY l.ticket_id, l.line_no
+"""
+TICKET_COLUMNS = (
+    "ticket_id", "sold_at", "store_code", "channel", "seller_code", "units", "amount",
+    "discount", "is_return",
+)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -73,8 +78,9 @@ def customer_profile(
     identity = _identity(con, customer_ref)
     history = ledger_rows(con, customer_ref)
     current = in_force(history)
-    purchases, stores, channels = _purchases(con, customer_ref, today)
-    tickets, categories = _tickets_and_categories(con, customer_ref)
+    receipts = _receipts(con, customer_ref)
+    purchases, stores, channels = _purchases(receipts, today)
+    tickets, categories = _tickets_and_categories(con, receipts)
     return {
         "as_of": today,
         "customer": identity,
@@ -123,25 +129,64 @@ def _reachability(identity: dict[str, Any], current: dict[str, Any]) -> dict[str
     }
 
 
+def _receipts(con: duckdb.DuckDBPyConnection, customer_ref: str) -> list[dict[str, Any]]:
+    """Every receipt of the customer, newest first, with its store's name."""
+    span = con.execute(
+        "SELECT min(first_visit), max(last_visit) FROM customer_stores WHERE customer_ref = ?",
+        [customer_ref],
+    ).fetchone()
+    if span is None or span[0] is None:  # no receipt at all
+        return []
+    return _rows(con, _RECEIPTS_SQL, [customer_ref, *span])
+
+
+def _figures(receipts: list[dict[str, Any]], start: dt.datetime, end: dt.datetime
+             ) -> dict[str, Any]:
+    """Sales and returns, revenue net of returns, first and last sale and visit, and the
+    same over the trailing 365 days [start, end)."""
+    sales = [r["sold_at"] for r in receipts if r["amount"] > 0]
+    recent = [r for r in receipts if start <= r["sold_at"] < end]
+    return {
+        "sales_tickets": len(sales),
+        "return_tickets": sum(1 for r in receipts if r["amount"] < 0),
+        "revenue": sum((r["amount"] for r in receipts), Decimal("0.00")),
+        "first_purchase": min(sales).date() if sales else None,
+        "last_purchase": max(sales).date() if sales else None,
+        "last_visit": max(r["sold_at"] for r in receipts).date() if receipts else None,
+        "tickets_365": sum(1 for r in recent if r["amount"] > 0),
+        "revenue_365": sum((r["amount"] for r in recent), Decimal("0.00")),
+    }
+
+
+def _per(receipts: list[dict[str, Any]], column: str, start: dt.datetime, end: dt.datetime
+         ) -> list[dict[str, Any]]:
+    """The figures per store or channel, most sales first, then most revenue."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for receipt in receipts:
+        groups.setdefault(receipt[column], []).append(receipt)
+    rows = [{column: key, **_figures(group, start, end)} for key, group in groups.items()]
+    return sorted(rows, key=lambda r: (-r["sales_tickets"], -r["revenue"], r[column]))
+
+
 def _purchases(
-    con: duckdb.DuckDBPyConnection, customer_ref: str, today: dt.date
+    receipts: list[dict[str, Any]], today: dt.date
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Lifetime and trailing-365-day figures, per store and per channel, in one pass over
-    the customer's tickets (grouping sets: the whole, each store, each channel)."""
+    """Lifetime and trailing-365-day figures, as a whole, per store and per channel."""
     start = dt.datetime.combine(today - dt.timedelta(days=364), dt.time())
     end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time())
-    rows = _rows(con, _PURCHASES_SQL, [start, end, start, end, customer_ref])
-    whole = next(r for r in rows if r["level"] == 3)  # one row even without tickets
+    whole = _figures(receipts, start, end)
     purchases = {k: whole[k] for k in (
         "first_purchase", "last_purchase", "sales_tickets", "return_tickets", "revenue",
         "tickets_365", "revenue_365")}
+    names = {r["store_code"]: r["store_name"] for r in receipts}
     stores = [
-        {k: r[k] for k in ("store_code", "name", "sales_tickets", "revenue", "last_visit")}
-        for r in rows if r["level"] == 1
+        {"store_code": r["store_code"], "name": names[r["store_code"]],
+         **{k: r[k] for k in ("sales_tickets", "revenue", "last_visit")}}
+        for r in _per(receipts, "store_code", start, end)
     ]
     channels = [
         {k: r[k] for k in ("channel", "sales_tickets", "revenue")}
-        for r in rows if r["level"] == 2
+        for r in _per(receipts, "channel", start, end)
     ]
     return purchases, stores, channels
 
@@ -180,30 +225,16 @@ def _next_birthday(birth: dt.date | None, today: dt.date) -> dt.date | None:
 
 
 def _tickets_and_categories(
-    con: duckdb.DuckDBPyConnection, customer_ref: str
+    con: duckdb.DuckDBPyConnection, receipts: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The latest tickets (sales and returns, newest first) with their lines, and the top
-    categories by net revenue. The lines are fetched once, by ticket id: a lookup by
-    constant ids is much cheaper than joining the line table to the tickets again."""
-    tickets = _rows(
-        con,
-        "SELECT ticket_id, sold_at, store_code, channel, seller_code, units, amount, "
-        "discount, is_return FROM tickets WHERE customer_ref = ? "
-        "ORDER BY sold_at DESC, ticket_id DESC",
-        [customer_ref],
-    )
-    if not tickets:
+    categories by net revenue. The lines are fetched once, by ticket id: one pass over the
+    line table, whose ticket ids are looked up in a hash of the customer's."""
+    if not receipts:
         return [], []
-    ids = [t["ticket_id"] for t in tickets]
-    lines = _rows(
-        con,
-        "SELECT l.ticket_id, l.line_no, l.sku, p.label, p.category, l.quantity, l.unit_price, "
-        "l.discount, l.amount FROM ticket_lines l LEFT JOIN products p USING (sku) "
-        f"WHERE l.ticket_id IN ({', '.join('?' * len(ids))}) ORDER BY l.ticket_id, l.line_no",
-        ids,
-    )
+    lines = _rows(con, _LINES_SQL, [[r["ticket_id"] for r in receipts]])
     categories = _top_categories(lines)
-    latest = tickets[:LATEST_TICKETS]
+    latest = [{k: r[k] for k in TICKET_COLUMNS} for r in receipts[:LATEST_TICKETS]]
     by_ticket: dict[str, list[dict[str, Any]]] = {t["ticket_id"]: [] for t in latest}
     for line in lines:
         ticket_id = line.pop("ticket_id")

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from enseigne.db.migrations import migrate
+from enseigne.db.schema_customers import AGGREGATE as CUSTOMER_STORES
 from enseigne.demo import baskets, profiles, service
 from enseigne.demo import customers as model
 from enseigne.demo.reference import CATEGORIES, CITIES, FORMATS
@@ -48,14 +49,16 @@ def build_demo(
     seed: int = 42,
     today: dt.date | None = None,
     progress: Progress | None = None,
+    purchase_rate: float = 1.0,
 ) -> dict[str, int]:
     """Replace the database content with a deterministic demo chain; return rows per table.
 
     ``stores`` counts the physical stores (codes S001...), the web store ``WEB`` comes on top;
-    data covers ``years`` years ending on ``today`` (default: yesterday).
+    data covers ``years`` years ending on ``today`` (default: yesterday). ``purchase_rate``
+    scales how often customers buy (1: ~21 ticket lines per customer over 2 years).
     """
-    if stores < 1 or customers < 1 or years < 1:
-        raise ValueError("stores, customers and years must be positive")
+    if stores < 1 or customers < 1 or years < 1 or purchase_rate <= 0:
+        raise ValueError("stores, customers, years and purchase_rate must be positive")
     report = progress or _no_progress
     today = today or dt.date.today() - dt.timedelta(days=1)
     migrate(con)
@@ -64,7 +67,7 @@ def build_demo(
     st = make_stores(rng, stores, cal)
     catalog = make_catalog(rng)
     report("clients", 0.05)
-    pop = model.make_population(rng, customers, cal, st)
+    pop = model.make_population(rng, customers, cal, st, purchase_rate)
     report("tickets", 0.2)
     t, sellers, n_lines = _simulate_tickets(rng, pop, cal, st)
     lines, t_sorted, _, seq = baskets.build_lines(rng, cal, catalog, t, sellers, n_lines)
@@ -165,6 +168,9 @@ INSERTS = {
     # the same roll-up as the import's, so that a demo and its re-import are identical
     "tickets": f"INSERT INTO tickets {ROLL_UP.format(sums=SUMS, lines='demo_lines')} ORDER BY 2, 1",
     "drop_lines": "DROP TABLE demo_lines",
+    # derived from the receipts, as the import keeps it (see enseigne.db.schema_customers)
+    "customer_stores": f"INSERT INTO customer_stores {CUSTOMER_STORES.format(source='tickets')} "
+                       "ORDER BY 1, 2",
     "footfall": """INSERT INTO footfall (store_code, date, hour, visitors)
         SELECT demo_store(store), date, NULL, visitors FROM demo_raw_footfall""",
     "surveys": """INSERT INTO survey_responses (response_id, answered_at, store_code,
@@ -194,7 +200,7 @@ def _load(
         con.register(f"demo_raw_{name}", table)
     con.execute("BEGIN TRANSACTION")
     try:
-        for table in CANONICAL_TABLES:
+        for table in (*CANONICAL_TABLES, "customer_stores"):
             con.execute(f"DELETE FROM {table}")
         for i, (name, sql) in enumerate(INSERTS.items()):
             con.execute(sql)

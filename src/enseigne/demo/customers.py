@@ -44,7 +44,11 @@ def _choose(rng: np.random.Generator, weight: np.ndarray, n: int) -> np.ndarray:
     return rng.choice(len(weight), size=n, p=weight / weight.sum())
 
 
-def make_population(rng: np.random.Generator, n: int, cal: Calendar, st: Stores) -> Population:
+def make_population(
+    rng: np.random.Generator, n: int, cal: Calendar, st: Stores, purchase_rate: float = 1.0
+) -> Population:
+    """``n`` customers; ``purchase_rate`` scales everyone's purchase frequency (lambda), so
+    that a file of many occasional buyers can be drawn (the same draws, scaled)."""
     is_new = rng.random(n) < NEW_SHARE
     span = (np.minimum(st.closed, cal.n_days) - np.maximum(st.opened, 0)) / cal.n_days
     w_new = st.attract * np.clip(span, 0, 1)
@@ -55,7 +59,7 @@ def make_population(rng: np.random.Generator, n: int, cal: Calendar, st: Stores)
     stable[WEB] = 0.0
     segment = rng.choice(3, size=n, p=SEGMENT_P)
     return Population(
-        lam_week=rng.gamma(BGNBD_R, BGNBD_SCALE, n),
+        lam_week=rng.gamma(BGNBD_R, BGNBD_SCALE * purchase_rate, n),
         p_dropout=rng.beta(BETA_A, BETA_B, n),
         mean_spend=rng.gamma(SPEND_Q, SPEND_SCALE, n),
         is_new=is_new,

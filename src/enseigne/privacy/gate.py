@@ -1,7 +1,10 @@
 """The gate every read of personal data goes through: role, store scope, audit.
 
 A store manager sees a customer recruited by one of their stores or who bought there;
-other roles see every customer. Refusals do not tell whether the customer exists.
+other roles see every customer. Refusals do not tell whether the customer exists. Where a
+customer bought is read from ``customer_stores`` (one row per customer and store, kept with
+the receipts) rather than from the receipts themselves: a million customers, ten million
+lines, and the scope of a store is a few milliseconds instead of a scan of every receipt.
 """
 
 from __future__ import annotations
@@ -38,21 +41,35 @@ def customer_scope_sql(reader: Reader, column: str = "customer_ref") -> tuple[st
     if reader.stores is None:
         return "true", []
     stores = list(reader.stores)
+    if not stores:
+        return "false", []
+    # One parameter per store, not a list: DuckDB prunes a plain IN with the column's
+    # dictionary and zone maps, where list_contains is evaluated row by row.
+    marks = ", ".join("?" * len(stores))
     return (
-        f"({column} IN (SELECT customer_ref FROM customers WHERE list_contains(?, store_code))"
-        f" OR {column} IN (SELECT customer_ref FROM tickets WHERE list_contains(?, store_code)"
-        " AND customer_ref IS NOT NULL))",
-        [stores, stores],
+        f"({column} IN (SELECT customer_ref FROM customers WHERE store_code IN ({marks}))"
+        f" OR {column} IN (SELECT customer_ref FROM customer_stores WHERE store_code IN "
+        f"({marks})))",
+        [*stores, *stores],
     )
 
 
 def may_see(con: duckdb.DuckDBPyConnection, reader: Reader, customer_ref: str) -> bool:
-    condition, params = customer_scope_sql(reader)
+    """What ``customer_scope_sql`` says of one customer, from two lookups by key (the
+    customers' primary key, customer_stores' index) rather than the whole scope."""
+    if reader.role not in READERS:
+        return False
     row = con.execute(
-        f"SELECT count(*) FROM customers WHERE customer_ref = ? AND {condition}",
-        [customer_ref, *params],
+        "SELECT store_code FROM customers WHERE customer_ref = ?", [customer_ref]
     ).fetchone()
-    return bool(row and row[0])
+    if row is None:
+        return False
+    if reader.stores is None or row[0] in reader.stores:
+        return True
+    bought = con.execute(
+        "SELECT store_code FROM customer_stores WHERE customer_ref = ?", [customer_ref]
+    ).fetchall()
+    return any(store in reader.stores for (store,) in bought)
 
 
 def open_customer(

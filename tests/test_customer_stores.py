@@ -1,0 +1,126 @@
+"""customer_stores, where each customer bought: always what the receipts say, whichever path
+wrote them (import, receipts extended by a later file, merge, erasure, demo, migration), and
+a small batch's duplicates and conflicts found as a large file's are."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from enseigne.customers.identity import merge_customers
+from enseigne.db.migrations import migrate
+from enseigne.db.schema_customers import AGGREGATE
+from enseigne.demo import build_demo
+from enseigne.ingest import import_file, load
+from enseigne.privacy.gate import Reader, customer_scope_sql, may_see
+from enseigne.privacy.gdpr import erase_person
+
+ADMIN = Reader("ada", "admin", None, "test")
+HEADER = "ticket_id;line_no;sold_at;store_code;customer_ref;sku;quantity;amount\n"
+FIRST = (
+    "T1;1;2026-01-05 10:00;S01;C1;P1;1;30,00\n"
+    "T2;1;2026-03-01 11:00;S02;C1;P1;1;20,00\n"
+    "T3;1;2026-02-01 09:00;S01;C2;P1;1;15,00\n"
+    "T4;1;2026-04-01 09:00;S02;;P1;1;15,00\n"
+)
+
+
+def as_stored(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """The table as its readers see it: min and max over the rows of a customer and store."""
+    return con.execute(
+        "SELECT customer_ref, store_code, min(first_visit), max(last_visit), max(last_purchase) "
+        "FROM customer_stores GROUP BY ALL ORDER BY ALL").fetchall()
+
+
+def from_receipts(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute(f"{AGGREGATE.format(source='tickets')} ORDER BY ALL").fetchall()
+
+
+@pytest.fixture
+def bought(stores, write_csv) -> duckdb.DuckDBPyConnection:
+    import_file(stores, "tickets", write_csv("first.csv", HEADER + FIRST))
+    return stores
+
+
+def test_an_import_records_where_each_customer_bought(bought, write_csv) -> None:
+    assert as_stored(bought) == from_receipts(bought)
+    assert [row[:2] for row in as_stored(bought)] == [("C1", "S01"), ("C1", "S02"), ("C2", "S01")]
+    import_file(bought, "tickets", write_csv("later.csv", HEADER + (
+        "T5;1;2026-05-01 10:00;S02;C2;P1;1;12,00\n"
+        "T6;1;2026-06-01 10:00;S01;C1;P1;-1;-30,00\n")))
+    assert as_stored(bought) == from_receipts(bought)
+    # One row per customer and store: a later file folds into the stored rows.
+    assert bought.execute("SELECT count(*) FROM customer_stores").fetchone()[0] == 4
+    manager = Reader("sam", "store", ("S02",), "test")
+    assert may_see(bought, manager, "C2")
+
+
+def test_a_receipt_extended_into_a_return_no_longer_counts_as_a_purchase(bought, write_csv):
+    # T2 gets a second line from another file: its total turns negative.
+    import_file(bought, "tickets", write_csv("more.csv", HEADER + (
+        "T2;2;2026-03-01 11:00;S02;C1;P1;-2;-50,00\n")))
+    assert bought.execute("SELECT amount FROM tickets WHERE ticket_id = 'T2'").fetchone()[0] < 0
+    assert as_stored(bought) == from_receipts(bought)
+    c1_s02 = [row for row in as_stored(bought) if row[:2] == ("C1", "S02")]
+    assert c1_s02[0][4] is None  # no sale left in that store
+
+
+def test_a_merge_and_an_erasure_carry_the_rows_with_the_receipts(bought, write_csv) -> None:
+    import_file(bought, "customers", write_csv("c.csv", (
+        "customer_ref;first_name;last_name;email;store_code\n"
+        "C1;Jeanne;Dupont;jeanne@example.fr;S01\nC2;Jeanne;Dupont;jeanne@example.fr;S01\n")))
+    merge_customers(bought, ADMIN, "C1", "C2")
+    assert as_stored(bought) == from_receipts(bought)
+    assert {row[0] for row in as_stored(bought)} == {"C1"}
+    anonymous = erase_person(bought, ADMIN, "C1")
+    assert as_stored(bought) == from_receipts(bought)
+    assert {row[0] for row in as_stored(bought)} == {anonymous}
+    # The survivor's duplicate rows (one per store from each of the merged customers) are
+    # folded by the next import of their receipts.
+    import_file(bought, "tickets", write_csv("next.csv", HEADER + (
+        f"T7;1;2026-07-01 10:00;S01;{anonymous};P1;1;10,00\n")))
+    assert as_stored(bought) == from_receipts(bought)
+    assert bought.execute("SELECT count(*) FROM customer_stores").fetchone()[0] == 2
+
+
+def test_the_store_scope_is_the_same_from_customer_stores_as_from_the_receipts(bought):
+    for stores in (("S01",), ("S02",), ("S01", "S02"), ()):
+        reader = Reader("sam", "store", stores, "test")
+        condition, params = customer_scope_sql(reader)
+        scoped = {r[0] for r in bought.execute(
+            f"SELECT customer_ref FROM customers WHERE {condition}", params).fetchall()}
+        direct = {r[0] for r in bought.execute(
+            "SELECT customer_ref FROM customers WHERE list_contains(?, store_code) OR "
+            "customer_ref IN (SELECT customer_ref FROM tickets WHERE list_contains(?, store_code))",
+            [list(stores), list(stores)]).fetchall()}
+        assert scoped == direct
+        assert {ref for ref in ("C1", "C2") if may_see(bought, reader, ref)} == direct
+
+
+def test_the_migration_fills_the_table_from_the_receipts_already_stored(bought) -> None:
+    bought.execute("DROP TABLE customer_stores")
+    bought.execute("DELETE FROM schema_migrations WHERE version = 6")
+    assert [m.version for m in migrate(bought)] == [6]
+    assert as_stored(bought) == from_receipts(bought)
+
+
+def test_the_demo_derives_the_table_from_its_receipts(con) -> None:
+    build_demo(con, stores=3, customers=300, years=1)
+    assert as_stored(con) == from_receipts(con)
+    assert con.execute("SELECT count(*) FROM customer_stores").fetchone()[0] == len(
+        from_receipts(con))
+
+
+@pytest.mark.parametrize("small_batch", [load.SMALL_BATCH, 0])
+def test_small_and_large_batches_find_the_same_duplicates_and_conflicts(
+    bought, write_csv, monkeypatch, small_batch
+) -> None:
+    """A batch up to SMALL_BATCH rows looks its own keys up; a larger one hashes every stored
+    row: both skip a receipt already stored and refuse one stored with other content."""
+    monkeypatch.setattr(load, "SMALL_BATCH", small_batch)
+    summary = import_file(bought, "tickets", write_csv("again.csv", HEADER + (
+        "T1;1;2026-01-05 10:00;S01;C1;P1;1;30,00\n"      # stored as is: a duplicate
+        "T3;1;2026-02-01 09:00;S01;C2;P1;1;99,00\n"      # stored with another amount
+        "T8;1;2026-08-01 09:00;S01;C2;P1;1;10,00\n")))   # new
+    assert (summary.rows_loaded, summary.duplicates, summary.rejected) == (1, 1, 1)
+    assert as_stored(bought) == from_receipts(bought)
