@@ -252,22 +252,17 @@ def _after_import(
     keep: tuple[str, str, str, str] | None, answer: JSONResponse,
 ) -> JSONResponse:
     """What the import's own transaction does not hold: the audit of the people written
-    and the answer kept for the Idempotency-Key (one transaction, not one per row)."""
+    and the answer kept for the Idempotency-Key (in the writer's one transaction for the
+    requests it loaded together)."""
     if keep is not None:  # a retry combined with its original: answer as the first did
         stored = _stored_answer(cur, keep[0], keep[1], keep[3])
         if stored is not None:
             return stored
-    cur.execute("BEGIN TRANSACTION")
-    try:
-        for ref in refs or ():
-            audit.record(cur, actor=reader.name, role=reader.role, action="change",
-                         customer_ref=ref, origin=reader.origin, detail=f"live API: {kind}")
-        if keep is not None:
-            _keep_answer(cur, *keep, answer)
-        cur.execute("COMMIT")
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
+    for ref in refs or ():
+        audit.record(cur, actor=reader.name, role=reader.role, action="change",
+                     customer_ref=ref, origin=reader.origin, detail=f"live API: {kind}")
+    if keep is not None:
+        _keep_answer(cur, *keep, answer)
     return answer
 
 
