@@ -216,8 +216,9 @@ def _load(
         summary.import_id = import_id
         with watch(con, progress, "Chargement", None):
             summary.stubs = create_stubs(con, spec, accepted, create_missing)
-            summary.rows_loaded = insert_rows(con, spec, accepted, columns, import_id,
-                                                  checker.stored_ids)
+            summary.rows_loaded = insert_rows(
+                con, spec, accepted, columns, import_id, checker.stored_ids
+            )
         summary.seconds = time.perf_counter() - started
         _record(con, spec, checker, source, summary)
         con.execute("COMMIT")

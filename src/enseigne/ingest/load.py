@@ -36,6 +36,22 @@ def _hash(alias: str, columns: list[str]) -> str:
     return "hash(" + ", ".join(f"{alias}.{quote_ident(c)}" for c in columns) + ")"
 
 
+def small_batch(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    """``relation`` (a table or a parenthesised query) holds at most SMALL_BATCH rows."""
+    rows = con.execute(f"SELECT count(*) FROM (FROM {relation} LIMIT ?)", [SMALL_BATCH + 1])
+    return rows.fetchone()[0] <= SMALL_BATCH
+
+
+def few_codes(con: duckdb.DuckDBPyConnection, column: str, relation: str) -> list | None:
+    """The distinct non-null codes of ``column`` in ``relation``, or None when there are
+    more than LOOKUP_MAX (then a join beats a list of constants)."""
+    c = quote_ident(column)
+    codes = [row[0] for row in con.execute(
+        f"SELECT DISTINCT {c} FROM {relation} WHERE {c} IS NOT NULL LIMIT ?", [LOOKUP_MAX + 1]
+    ).fetchall()]
+    return None if len(codes) > LOOKUP_MAX else codes
+
+
 class Checker:
     """Finds the staged rows to skip (duplicates) or reject (conflicts, unknown stores)."""
 
@@ -148,11 +164,7 @@ class Checker:
         A receipt's lines are stored only with its ``tickets`` row, so a batch of receipts
         first looks its ids up in ``tickets`` (one column, a third of the lines' rows); in
         the usual case none is stored and the lines are not read at all."""
-        rows = self.con.execute(
-            f"SELECT count(*) FROM (FROM {self.staged} WHERE _errors IS NULL LIMIT ?)",
-            [SMALL_BATCH + 1],
-        ).fetchone()[0]
-        if rows > SMALL_BATCH:
+        if not small_batch(self.con, f"(FROM {self.staged} WHERE _errors IS NULL)"):
             return "true"
         column = quote_ident(self.kind.key[0])
         batch = f"SELECT {column} FROM {self.staged} WHERE _errors IS NULL"
@@ -253,9 +265,7 @@ def create_stubs(
     """Records for referenced codes the database does not know yet, flagged incomplete."""
     created: dict[str, int] = {}
     names = set(kind.names)
-    small = con.execute(
-        f"SELECT count(*) FROM (FROM {accepted} LIMIT ?)", [SMALL_BATCH + 1]
-    ).fetchone()[0] <= SMALL_BATCH
+    small = small_batch(con, accepted)
     for column, target in kind.references.items():
         if target == "stores" and not create_missing:
             continue
@@ -284,12 +294,8 @@ def _unknown_codes(
     customers: 170 ms a batch)."""
     c = quote_ident(column)
     scan = f"{c} NOT IN (SELECT {c} FROM {target})", []
-    if not small:
-        return scan
-    codes = [row[0] for row in con.execute(
-        f"SELECT DISTINCT {c} FROM {accepted} a WHERE {c} IS NOT NULL LIMIT ?", [LOOKUP_MAX + 1]
-    ).fetchall()]
-    if len(codes) > LOOKUP_MAX:
+    codes = few_codes(con, column, accepted) if small else None
+    if codes is None:
         return scan
     known = {row[0] for row in con.execute(
         f"SELECT {c} FROM {target} WHERE {c} IN ({', '.join('?' * len(codes))})", codes
@@ -415,13 +421,10 @@ def remember_customer_stores(
         # The first receipts of the database (a first import): nothing to fold.
         con.execute(f"INSERT INTO customer_stores {CUSTOMER_STORES.format(source=receipts)}")
         return
-    refs = [row[0] for row in con.execute(
-        f"SELECT DISTINCT customer_ref FROM {receipts} WHERE customer_ref IS NOT NULL LIMIT ?",
-        [LOOKUP_MAX + 1],
-    ).fetchall()]
-    if not refs:
+    refs = few_codes(con, "customer_ref", receipts)
+    if refs == []:
         return
-    if len(refs) > LOOKUP_MAX:
+    if refs is None:
         mine, params = f"customer_ref IN (SELECT customer_ref FROM {receipts})", []
     else:  # a list of constants: DuckDB reads customer_stores through its index
         mine, params = f"customer_ref IN ({', '.join('?' * len(refs))})", refs

@@ -156,8 +156,7 @@ def period_rows(frame: Frame, with_reach: bool) -> ir.Table | None:
     # Joined here, once for every period and grain, rather than at each.
     reached = reach(frame.chain()).view()
     rows = rows.left_join(reached, "customer_ref").drop("customer_ref_right")
-    return rows.mutate(**{c: rows[c].fill_null(0) for c in reached.columns if c in rows.columns
-                          and c != "customer_ref"})
+    return rows.mutate(**{c: rows[c].fill_null(0) for c in reached.columns if c != "customer_ref"})
 
 
 @shared
