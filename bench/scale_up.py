@@ -26,6 +26,7 @@ KEYS = {
     "footfall": ("store_code",),
     "survey_responses": ("response_id", "store_code", "customer_ref", "ticket_id"),
     "feedback": ("feedback_id", "store_code", "customer_ref"),
+    "customer_stores": ("customer_ref", "store_code", "first_purchase_ticket"),
 }
 
 

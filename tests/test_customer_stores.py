@@ -9,7 +9,7 @@ import pytest
 
 from enseigne.customers.identity import merge_customers
 from enseigne.db.migrations import migrate
-from enseigne.db.schema_customers import AGGREGATE
+from enseigne.db.schema_customers import AGGREGATE, FOLD, INDEX_DDL
 from enseigne.demo import build_demo
 from enseigne.ingest import import_file, load
 from enseigne.privacy.gate import Reader, customer_scope_sql, may_see
@@ -28,8 +28,7 @@ FIRST = (
 def as_stored(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     """The table as its readers see it: min and max over the rows of a customer and store."""
     return con.execute(
-        "SELECT customer_ref, store_code, min(first_visit), max(last_visit), max(last_purchase) "
-        "FROM customer_stores GROUP BY ALL ORDER BY ALL").fetchall()
+        f"{FOLD.format(source='customer_stores')} ORDER BY ALL").fetchall()
 
 
 def from_receipts(con: duckdb.DuckDBPyConnection) -> list[tuple]:
@@ -97,11 +96,26 @@ def test_the_store_scope_is_the_same_from_customer_stores_as_from_the_receipts(b
         assert {ref for ref in ("C1", "C2") if may_see(bought, reader, ref)} == direct
 
 
-def test_the_migration_fills_the_table_from_the_receipts_already_stored(bought) -> None:
+def test_the_migrations_fill_the_table_from_the_receipts_already_stored(bought) -> None:
     bought.execute("DROP TABLE customer_stores")
-    bought.execute("DELETE FROM schema_migrations WHERE version = 6")
-    assert [m.version for m in migrate(bought)] == [6]
+    bought.execute("DELETE FROM schema_migrations WHERE version >= 6")
+    assert [m.version for m in migrate(bought)] == [6, 7]
     assert as_stored(bought) == from_receipts(bought)
+
+
+def test_a_database_at_version_6_gets_each_customer_and_store_first_sale(bought) -> None:
+    bought.execute("DROP INDEX customer_stores_ref")  # DuckDB drops no column under an index
+    bought.execute("ALTER TABLE customer_stores DROP COLUMN first_purchase_ticket")
+    bought.execute("ALTER TABLE customer_stores DROP COLUMN first_purchase")
+    bought.execute(INDEX_DDL)
+    bought.execute("DELETE FROM schema_migrations WHERE version = 7")
+    assert [m.version for m in migrate(bought)] == [7]
+    assert as_stored(bought) == from_receipts(bought)
+    firsts = bought.execute("SELECT customer_ref, store_code, first_purchase, "
+                            "first_purchase_ticket FROM customer_stores ORDER BY 1, 2").fetchall()
+    assert [(ref, store, str(at), ticket) for ref, store, at, ticket in firsts] == [
+        ("C1", "S01", "2026-01-05 10:00:00", "T1"), ("C1", "S02", "2026-03-01 11:00:00", "T2"),
+        ("C2", "S01", "2026-02-01 09:00:00", "T3")]
 
 
 def test_the_demo_derives_the_table_from_its_receipts(con) -> None:

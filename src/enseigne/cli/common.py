@@ -60,4 +60,5 @@ ENTITY_LABELS = {
     "footfall": "Fréquentation", "targets": "Objectifs",
     "survey_responses": "Réponses aux enquêtes", "feedback": "Réclamations et avis",
     "quarantine": "Quarantaine (lignes rejetées)",
+    "customer_stores": "Clients par magasin (dérivé)",
 }

@@ -1,9 +1,11 @@
 """Where each customer bought, kept beside the receipts (migration 6).
 
-``customer_stores`` holds, per customer and store, the first and last receipt and the last
-sale (a receipt with a positive total). It answers at customer grain what would otherwise
-scan every receipt: which customers a store manager sees (those who bought in one of their
-stores), a search result's last purchase, the time span of a customer's receipts. It is
+``customer_stores`` holds, per customer and store, the first and last receipt, and the first
+and last sale (a receipt with a positive total) with the first sale's ticket (migration 7).
+It answers at customer grain what would otherwise scan every receipt: which customers a
+store manager sees (those who bought in one of their stores), a search result's last
+purchase, the time span of a customer's receipts, whether a buyer of the period is a new
+customer (their first sale anywhere in the chain falls in it). It is
 derived from ``tickets`` and kept exact by every path that writes receipts: the import
 (``enseigne.ingest.load``), the demo, the merge of two customers and the GDPR erasure (both
 re-key it with the customer's other rows). A customer and store may have several rows (after
@@ -29,12 +31,34 @@ CREATE TABLE customer_stores (
 );
 """
 
+FIRST_PURCHASE_DDL = """
+ALTER TABLE customer_stores ADD COLUMN first_purchase TIMESTAMP;
+ALTER TABLE customer_stores ADD COLUMN first_purchase_ticket VARCHAR;
+"""
+
+# The first sale: the earliest, and of two at the same second the smaller ticket id (the
+# order the KPIs use to tell where a customer was recruited).
+_FIRST_SALE = (
+    "arg_min({ticket}, ({at}, {ticket})) FILTER (WHERE {sale}) AS first_purchase_ticket"
+)
+
 # The rows of ``source`` (receipts with the columns of ``tickets``), one per customer and
-# store; folding stored rows in with new receipts uses the same aggregates.
+# store, in the table's column order.
 AGGREGATE = (
     "SELECT customer_ref, store_code, min(sold_at) AS first_visit, max(sold_at) AS last_visit, "
-    "max(sold_at) FILTER (WHERE amount > 0) AS last_purchase FROM {source} "
-    "WHERE customer_ref IS NOT NULL GROUP BY customer_ref, store_code"
+    "max(sold_at) FILTER (WHERE amount > 0) AS last_purchase, "
+    "min(sold_at) FILTER (WHERE amount > 0) AS first_purchase, "
+    + _FIRST_SALE.format(ticket="ticket_id", at="sold_at", sale="amount > 0")
+    + " FROM {source} WHERE customer_ref IS NOT NULL GROUP BY customer_ref, store_code"
+)
+# Rows of ``source`` (stored rows and AGGREGATE's, united) folded into one per customer and
+# store.
+FOLD = (
+    "SELECT customer_ref, store_code, min(first_visit), max(last_visit), max(last_purchase), "
+    "min(first_purchase), "
+    + _FIRST_SALE.format(ticket="first_purchase_ticket", at="first_purchase",
+                         sale="first_purchase IS NOT NULL")
+    + " FROM {source} GROUP BY customer_ref, store_code"
 )
 INDEX_DDL = "CREATE INDEX customer_stores_ref ON customer_stores (customer_ref)"
 
@@ -47,8 +71,13 @@ def rebuild_customer_stores(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def create_customer_stores(con: duckdb.DuckDBPyConnection) -> None:
-    """Migration 6: the table, filled from the receipts already stored, then its index
-    (built once over the filled table rather than grown row by row)."""
+    """Migration 6: the table and its index (filled by migration 7, which follows)."""
     con.execute(CUSTOMER_STORES_DDL)
-    rebuild_customer_stores(con)
     con.execute(INDEX_DDL)
+
+
+def add_first_purchases(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 7: each customer and store's first sale, so that telling new customers
+    from returning ones reads this table rather than every receipt before the period."""
+    con.execute(FIRST_PURCHASE_DDL)
+    rebuild_customer_stores(con)

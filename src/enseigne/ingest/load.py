@@ -11,6 +11,7 @@ import duckdb
 
 from enseigne.db.connect import quote_ident, quote_literal
 from enseigne.db.schema_customers import AGGREGATE as CUSTOMER_STORES
+from enseigne.db.schema_customers import FOLD as CUSTOMER_STORES_FOLD
 from enseigne.ingest.kinds import Kind
 from enseigne.ingest.stage import column_types
 
@@ -431,12 +432,9 @@ def remember_customer_stores(
     if again:
         fresh = CUSTOMER_STORES.format(source=f"(SELECT * FROM tickets WHERE {mine})")
     else:
-        fresh = (
-            "SELECT customer_ref, store_code, min(first_visit), max(last_visit), "
-            "max(last_purchase) FROM (SELECT customer_ref, store_code, first_visit, "
-            f"last_visit, last_purchase FROM customer_stores WHERE {mine} UNION ALL "
-            f"{CUSTOMER_STORES.format(source=receipts)}) GROUP BY customer_ref, store_code"
-        )
+        fresh = CUSTOMER_STORES_FOLD.format(source=(
+            f"(SELECT * FROM customer_stores WHERE {mine} UNION ALL BY NAME "
+            f"{CUSTOMER_STORES.format(source=receipts)})"))
     con.execute(f"CREATE OR REPLACE TEMP TABLE _customer_stores AS {fresh}", params)
     con.execute(f"DELETE FROM customer_stores WHERE {mine}", params)
     con.execute("INSERT INTO customer_stores SELECT * FROM _customer_stores")

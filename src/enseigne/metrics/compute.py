@@ -14,22 +14,23 @@ from enseigne.metrics.bound import run_bound
 from enseigne.metrics.catalogue import Kpi, resolve
 from enseigne.metrics.customer_measures import (
     CUSTOMER_MEASURES,
-    REACH_MEASURES,
-    customer_aggregate,
     customer_family,
-    customer_rows,
     recruit_family,
-    roll_up_customers,
 )
 from enseigne.metrics.measures import (
     GRAINS,
+    ROLLED_UP,
     SCOPE_TYPE,
+    STORE_BASED,
     TICKET_MEASURES,
     Frame,
     _filtered,
     footfall_family,
+    kept_only,
     one_expression,
     open_stores,
+    owners,
+    store_level,
     surface_family,
     ticket_family,
 )
@@ -42,7 +43,6 @@ from enseigne.metrics.satisfaction_measures import (
 from enseigne.metrics.targets import targets_for
 
 COMPARISONS = ("n-1", "target")
-ROLLED_UP = ("region", "network")  # grains computed from the stores' figures
 
 Family = Callable[[Frame, list[str]], "ir.Table | None"]
 
@@ -71,15 +71,6 @@ def _families(kpis: Sequence[Kpi]) -> dict[Family, list[str]]:
     return families
 
 
-def _owners(frame: Frame) -> ir.Table:
-    """store_code -> the scope it rolls up into at the frame's grain (region or network)."""
-    s = frame.table("stores")
-    if frame.grain == "network":
-        return s.select("store_code", owner=ibis.literal("network", type=SCOPE_TYPE))
-    s = s.filter(s.region.notnull())
-    return s.select("store_code", owner=s.region.cast(SCOPE_TYPE))
-
-
 def _roll_up_sums(aggregate: ir.Table, owners: ir.Table) -> ir.Table:
     aggregate = aggregate.view()
     a = aggregate.join(owners, aggregate.scope == owners.store_code)
@@ -92,28 +83,28 @@ def measure_table(frame: Frame, kpis: Sequence[Kpi]) -> ir.Table | None:
 
     Regions and the network are rolled up from the stores' figures: sums add up, and the
     customer rows per (store, customer) merge per (region, customer), so one scan of the
-    tickets serves the three grains (and a customer still counts once per scope).
+    tickets serves the three grains (and a customer still counts once per scope). A
+    frame's ``kept`` stores (like-for-like) filter the same store-level figures.
     """
-    base = replace(frame, grain="store") if frame.grain in ROLLED_UP else frame
-    owners = _owners(frame) if base is not frame else None
+    base = store_level(frame)
+    to = owners(frame) if frame.grain in ROLLED_UP else None
     aggregates = []
     for family, names in _families(kpis).items():
         if family is customer_family:
-            rows = customer_rows(base, any(n in REACH_MEASURES for n in names))
-            if rows is None:
-                continue
-            if owners is not None:
-                rows = roll_up_customers(rows, owners)
-            aggregates.append(customer_aggregate(rows, names))
+            # Rolled up by the family itself: the periods' rows side by side, once.
+            aggregate = customer_family(frame, tuple(names))
+            if aggregate is not None:
+                aggregates.append(aggregate)
             continue
         aggregate = family(base, tuple(names))
         if aggregate is not None:
-            aggregates.append(aggregate if owners is None else _roll_up_sums(aggregate, owners))
+            aggregate = kept_only(frame, aggregate)
+            aggregates.append(aggregate if to is None else _roll_up_sums(aggregate, to))
     if not aggregates:
         return None
     scopes = ibis.union(*(a.select("scope") for a in aggregates), distinct=True)
     if frame.grain == "store":
-        scopes = _trading_stores(frame, scopes)
+        scopes = kept_only(frame, _trading_stores(base, scopes))
     joined = scopes
     for aggregate in aggregates:
         joined = joined.left_join(aggregate, "scope").drop("scope_right")
@@ -148,29 +139,27 @@ def kpi_table(frame: Frame, kpis: Sequence[Kpi]) -> ir.Table | None:
 
 def grain_values(
     frames: Sequence[Frame], kpis: Sequence[Kpi]
-) -> dict[tuple[str, str], dict[str, dict[str, int | float | None]]]:
-    """{(frame tag, grain): {scope: {kpi id: value}}}, every frame in one query.
+) -> list[dict[str, dict[str, int | float | None]]]:
+    """For each frame, {scope: {kpi id: value}}, every frame in one query.
 
-    Frames of one period share their store-level subqueries (``shared``), so the regions
-    and the network cost a regrouping, not another scan. On DuckDB the query is compiled
-    once per shape and the days are parameters.
+    Frames of one period share their store-level subqueries (``shared``), so the regions,
+    the network and the like-for-like variant cost a regrouping, not another scan. On
+    DuckDB the query is compiled once per shape and the days are parameters.
     """
 
     def build() -> ir.Table | None:
         with one_expression():
             parts = []
-            for frame in frames:
+            for index, frame in enumerate(frames):
                 table = kpi_table(frame, kpis)
                 if table is not None:
-                    parts.append(table.mutate(
-                        frame_tag=ibis.literal(frame.tag), frame_grain=ibis.literal(frame.grain)
-                    ))
+                    parts.append(table.mutate(frame_index=ibis.literal(index, type="int32")))
             return ibis.union(*parts, distinct=False) if parts else None
 
     first = frames[0]
     if isinstance(first.backend, DuckDBBackend):
         shape = (
-            tuple((f.tag, f.grain) for f in frames),
+            tuple((f.tag, f.grain, f.kept is None) for f in frames),
             tuple(k.id for k in kpis),
             first.stores is None,
         )
@@ -180,10 +169,10 @@ def grain_values(
     else:
         expr = build()
         table = None if expr is None else first.backend.to_pyarrow(expr)
-    result: dict[tuple[str, str], dict] = {(f.tag, f.grain): {} for f in frames}
+    result: list[dict] = [{} for _ in frames]
     for row in [] if table is None else table.to_pylist():
-        key = (row.pop("frame_tag"), row.pop("frame_grain"))
-        result[key][row.pop("scope")] = {k: _plain(v) for k, v in row.items()}
+        result[row.pop("frame_index")][row.pop("scope")] = {
+            k: _plain(v) for k, v in row.items()}
     return result
 
 
@@ -243,6 +232,42 @@ def compute_grains(
     stores: Sequence[str] | None = None,
 ) -> dict[str, list[dict]]:
     """compute_kpis for several grains at once ({grain: records}), in one query."""
+    chosen, periods = _checked(kpis, grains, period, compare, n1_mode)
+    scope = None if stores is None else tuple(sorted(stores))
+    if like_for_like:
+        scope = _like_for_like(backend, periods["c_"], n1_mode, scope)
+    return _computed(backend, chosen, grains, periods, compare, [(scope, None)])[0]
+
+
+def compute_variants(
+    backend: object,
+    kpis: Sequence[str] | None,
+    grains: Sequence[str],
+    period: Period | None,
+    compare: Sequence[str] = (),
+    *,
+    n1_mode: str = "weekday",
+    stores: Sequence[str] | None = None,
+) -> dict[bool, dict[str, list[dict]]]:
+    """compute_grains without and with like-for-like ({like_for_like: {grain: records}})
+    in one query: at the store, region and network grains the like-for-like figures are
+    the same stores' figures, kept or not, so both variants cost about one."""
+    outside = [g for g in grains if g not in STORE_BASED]
+    if outside:
+        raise ValueError(f"maille hors magasins : {', '.join(outside)}")
+    chosen, periods = _checked(kpis, grains, period, compare, n1_mode)
+    scope = None if stores is None else tuple(sorted(stores))
+    kept = _like_for_like(backend, periods["c_"], n1_mode, scope)
+    every, comparable = _computed(
+        backend, chosen, grains, periods, compare, [(scope, None), (scope, kept)])
+    return {False: every, True: comparable}
+
+
+def _checked(
+    kpis: Sequence[str] | None, grains: Sequence[str], period: Period | None,
+    compare: Sequence[str], n1_mode: str,
+) -> tuple[list[Kpi], dict[str, Period]]:
+    """The KPIs asked for and the query's periods by tag; ValueError on a bad request."""
     unknown = [g for g in grains if g not in GRAINS]
     if unknown:
         raise ValueError(f"maille inconnue : {', '.join(unknown)} ({', '.join(GRAINS)})")
@@ -253,30 +278,54 @@ def compute_grains(
         raise ValueError("une période est requise")
     chosen = resolve(list(kpis) if kpis else None)
     n1 = n1_period(period, n1_mode)
-    scope = None if stores is None else tuple(sorted(stores))
-    if like_for_like:
-        lfl = like_for_like_stores(backend, period, n1)
-        scope = lfl if scope is None else tuple(s for s in lfl if s in scope)
-    periods = {"c_": period, **({"p_": n1} if "n-1" in compare else {})}
+    return chosen, {"c_": period, **({"p_": n1} if "n-1" in compare else {})}
+
+
+def _like_for_like(
+    backend: object, period: Period, n1_mode: str, scope: tuple[str, ...] | None
+) -> tuple[str, ...]:
+    lfl = like_for_like_stores(backend, period, n1_period(period, n1_mode))
+    return lfl if scope is None else tuple(s for s in lfl if s in scope)
+
+
+def _computed(
+    backend: object,
+    chosen: list[Kpi],
+    grains: Sequence[str],
+    periods: dict[str, Period],
+    compare: Sequence[str],
+    variants: list[tuple[tuple[str, ...] | None, tuple[str, ...] | None]],
+) -> list[dict[str, list[dict]]]:
+    """{grain: records} for each variant (its stores, its kept stores), in one query."""
     paired = tuple(periods.items())
     frames = [
-        Frame(backend, g, p, scope, tag=tag, periods=paired)
-        for tag, p in periods.items() for g in grains
+        Frame(backend, g, p, scope, kept, tag=tag, periods=paired)
+        for scope, kept in variants for tag, p in periods.items() for g in grains
     ]
-    values = grain_values(frames, chosen)
+    values = dict(zip(((f.stores, f.kept, f.tag, f.grain) for f in frames),
+                      grain_values(frames, chosen), strict=True))
     regions = _regions(backend) if "store" in grains else {}
-    result = {}
-    for grain in grains:
-        current, previous = values[("c_", grain)], values.get(("p_", grain), {})
-        targets = targets_for(backend, chosen, grain, period, scope) if "target" in compare else {}
-        records = [
-            _record(scope_id, kpi, row, previous, targets)
-            for scope_id, row in sorted(current.items(), key=lambda item: str(item[0]))
-            for kpi in chosen
-        ]
-        _rank(records, chosen, regions if grain == "store" else {})
-        result[grain] = records
-    return result
+    period = periods["c_"]
+    results = []
+    for scope, kept in variants:
+        listed = kept if kept is not None else scope
+        result = {}
+        for grain in grains:
+            current = values[(scope, kept, "c_", grain)]
+            previous = values.get((scope, kept, "p_", grain), {})
+            targets = (
+                targets_for(backend, chosen, grain, period, listed)
+                if "target" in compare else {}
+            )
+            records = [
+                _record(scope_id, kpi, row, previous, targets)
+                for scope_id, row in sorted(current.items(), key=lambda item: str(item[0]))
+                for kpi in chosen
+            ]
+            _rank(records, chosen, regions if grain == "store" else {})
+            result[grain] = records
+        results.append(result)
+    return results
 
 
 def _record(

@@ -14,30 +14,22 @@ import ibis
 import ibis.expr.types as ir
 
 from enseigne.metrics.measures import (
+    ROLLED_UP,
+    STORE_BASED,
     WEB_CHANNELS,
     Frame,
     _aggregate,
     _filtered,
     _flag,
+    kept_only,
+    owners,
     scoped,
     shared,
+    store_level,
 )
 
 MOBILE_PREFIXES = ("+336", "+337")
 REACH_MEASURES = ("email_reachable", "sms_reachable")
-
-
-@shared
-def identified_sales(frame: Frame, since: str | None) -> ir.Table:
-    """Sales tickets with a customer, sold from the named day (None: ever) to the period's end."""
-    t = frame.table("tickets")
-    return _filtered(
-        t,
-        t.amount > 0,
-        t.customer_ref.notnull(),
-        None if since is None else t.sold_at >= frame.ts(since),
-        t.sold_at < frame.ts("end", after=True),
-    )
 
 
 @shared
@@ -151,19 +143,42 @@ def period_rows(frame: Frame, with_reach: bool) -> ir.Table | None:
             f"{f.tag}on_web": _flag(active & t.channel.isin(WEB_CHANNELS)).max(),
         })
     rows = t.group_by(["scope", "customer_ref"]).aggregate(**flags)
-    if not with_reach:
-        return rows
-    # Joined here, once for every period and grain, rather than at each.
-    reached = reach(frame.chain()).view()
-    rows = rows.left_join(reached, "customer_ref").drop("customer_ref_right")
-    return rows.mutate(**{c: rows[c].fill_null(0) for c in reached.columns if c != "customer_ref"})
+    if with_reach:
+        # Joined here, once for every period and grain, rather than at each.
+        reached = reach(frame.chain()).view()
+        rows = rows.left_join(reached, "customer_ref").drop("customer_ref_right")
+        rows = rows.mutate(
+            **{c: rows[c].fill_null(0) for c in reached.columns if c != "customer_ref"})
+    return rows
 
 
 @shared
+def scope_rows(frame: Frame, with_reach: bool) -> ir.Table | None:
+    """``period_rows`` at the frame's grain, every period's flags still side by side: the
+    stores' rows (those kept), merged per region or for the network, once for all periods."""
+    rows = period_rows(store_level(frame), with_reach)
+    if rows is None or frame.grain not in STORE_BASED:
+        return rows
+    # Each reader of a shared table takes its own view(): the table then has several
+    # readers, which makes it one CTE computed once (and no reader's select merges into it).
+    rows = kept_only(frame, rows)
+    if frame.grain not in ROLLED_UP:
+        return rows
+    rows = rows.view()
+    to = owners(frame)
+    r = rows.join(to, rows.scope == to.store_code)
+    merged = {}
+    for f in frame.siblings():
+        for name, how in CUSTOMER_ROLLUP.items():
+            if f.tag + name in rows.columns:
+                merged[f.tag + name] = getattr(r[f.tag + name], how)()
+    return r.group_by([r.owner.name("scope"), "customer_ref"]).aggregate(**merged)
+
+
 def customer_rows(frame: Frame, with_reach: bool = False) -> ir.Table | None:
     """One row per (scope, customer) active around the frame's period, with its flags
     (and, ``with_reach``, whether they can be reached by e-mail and SMS at its end)."""
-    rows = period_rows(frame.first_sibling(), with_reach)
+    rows = scope_rows(frame.first_sibling(), with_reach)
     if rows is None:
         return None
     rows = rows.view()
@@ -176,52 +191,43 @@ def customer_rows(frame: Frame, with_reach: bool = False) -> ir.Table | None:
     )
 
 
-def roll_up_customers(rows: ir.Table, owners: ir.Table) -> ir.Table:
-    """Rows per (store, customer) merged per (owner, customer); ``owners`` maps each
-    ``store_code`` to its ``owner`` scope (its region, or the network)."""
-    # view(): the store rows feed several grains' joins yet stay one CTE (computed once).
-    rows = rows.view()
-    r = rows.join(owners, rows.scope == owners.store_code)
-    return r.group_by([r.owner.name("scope"), "customer_ref"]).aggregate(
-        **{
-            name: getattr(r[name], how)()
-            for name, how in CUSTOMER_ROLLUP.items()
-            if name in rows.columns
-        }
-    )
-
-
-def customer_aggregate(rows: ir.Table, names: Iterable[str]) -> ir.Table:
-    return _aggregate(rows, CUSTOMER_MEASURES, [n for n in names if n in CUSTOMER_MEASURES])
-
-
 def customer_family(frame: Frame, names: Iterable[str]) -> ir.Table | None:
     rows = customer_rows(frame, any(n in REACH_MEASURES for n in names))
-    return None if rows is None else customer_aggregate(rows, names)
+    return None if rows is None else _aggregate(rows, CUSTOMER_MEASURES, names)
 
 
 @shared
 def recruit_family(frame: Frame, names: Iterable[str]) -> ir.Table | None:
     """New customers: first sales ticket in the whole chain within the period.
 
-    The period's buyers are few: the history is only probed for them (a semi-join) rather
-    than grouped per customer, which at 10 M lines is several times cheaper.
+    ``customer_stores`` keeps each customer and store's first sale, so a buyer of the
+    period is new when none of their stores saw an earlier one: a probe of that table
+    (one row per customer and store) rather than of every receipt before the period.
     """
-    t = identified_sales(frame, "start")
+    c = frame.table("customer_stores")
+    c = c.filter(c.first_purchase.notnull())
+    firsts = c.filter(frame.in_days(c.first_purchase, "start", "end"))
     if frame.stores is not None:
-        # A store's recruit bought there in the period: only those buyers need a history.
-        here = t.filter(frame.in_stores(t.store_code)).select("customer_ref")
-        t = t.semi_join(here, "customer_ref")
-    history = identified_sales(frame, None)
-    earlier = history.filter(history.sold_at < frame.ts("start"))
-    returning = earlier.semi_join(t.select("customer_ref"), "customer_ref")
-    t = t.anti_join(returning.select("customer_ref").distinct(), "customer_ref")
-    # The first receipt; two at the same second: the smaller ticket id, on every engine.
+        # A store's recruit had a first sale there in the period: only those need a history.
+        here = firsts.filter(frame.in_stores(firsts.store_code)).select("customer_ref")
+        firsts = firsts.semi_join(here, "customer_ref")
+    earlier = c.filter(c.first_purchase < frame.ts("start"))
+    earlier = earlier.semi_join(firsts.select("customer_ref"), "customer_ref")
+    firsts = firsts.anti_join(earlier.select("customer_ref"), "customer_ref")
+    # A first sale in two stores in the period: the earlier; at the same second the
+    # smaller ticket id, on every engine.
     first = ibis.row_number().over(
-        group_by=t.customer_ref, order_by=[t.sold_at, t.ticket_id]
+        group_by=firsts.customer_ref, order_by=[firsts.first_purchase, firsts.first_purchase_ticket]
     )
-    t = t.mutate(rn=first).filter(lambda r: r.rn == 0)
-    t = scoped(frame, _filtered(t, frame.in_stores(t.store_code)))
+    t = firsts.mutate(rn=first).filter(lambda r: r.rn == 0)
+    t = _filtered(t, frame.in_stores(t.store_code))
+    if frame.grain in ("seller", "channel"):
+        # Who sold it and through which channel: the first ticket's own columns.
+        k = frame.table("tickets")
+        k = k.filter(frame.in_days(k.sold_at, "start", "end"))
+        t = t.join(k.select(first_purchase_ticket="ticket_id", seller_code="seller_code",
+                            channel="channel"), "first_purchase_ticket")
+    t = scoped(frame, t)
     if t is None:
         return None
     if "recruited_with_contact" in names:

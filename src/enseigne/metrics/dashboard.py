@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from enseigne.metrics.catalogue import CATALOGUE, KPIS, Kpi
-from enseigne.metrics.compute import compute_grains
+from enseigne.metrics.compute import compute_grains, compute_variants
 from enseigne.metrics.periods import Period, n1_period, period_of_kind
 
 # Every KPI but the survey ones, which have too few answers per store and month to rank.
@@ -62,6 +62,9 @@ def _rows(records: list[dict]) -> dict[str, dict[str, dict]]:
     return rows
 
 
+GRAINS = ("store", "region", "network")
+
+
 def network_dashboard(
     backend: object,
     period: Period,
@@ -73,10 +76,39 @@ def network_dashboard(
 ) -> dict:
     """Everything the dashboard shows, JSON-ready (dates as ISO strings)."""
     grains = compute_grains(
-        backend, kpis, ("store", "region", "network"), period, ("n-1", "target"),
+        backend, kpis, GRAINS, period, ("n-1", "target"),
         like_for_like=like_for_like, stores=stores, n1_mode=n1_mode,
     )
-    by_store, by_region, network = (_rows(grains[g]) for g in ("store", "region", "network"))
+    return _dashboard(backend, period, grains, like_for_like, kpis, n1_mode)
+
+
+def network_dashboards(
+    backend: object,
+    period: Period,
+    *,
+    stores: Sequence[str] | None = None,
+    kpis: Sequence[str] = DASHBOARD_KPIS,
+    n1_mode: str = "weekday",
+) -> dict[bool, dict]:
+    """``network_dashboard`` without and with like-for-like ({like_for_like: dashboard}),
+    from one query: the toggle then costs nothing."""
+    variants = compute_variants(
+        backend, kpis, GRAINS, period, ("n-1", "target"), stores=stores, n1_mode=n1_mode)
+    return {
+        lfl: _dashboard(backend, period, grains, lfl, kpis, n1_mode)
+        for lfl, grains in variants.items()
+    }
+
+
+def _dashboard(
+    backend: object,
+    period: Period,
+    grains: dict[str, list[dict]],
+    like_for_like: bool,
+    kpis: Sequence[str],
+    n1_mode: str,
+) -> dict:
+    by_store, by_region, network = (_rows(grains[g]) for g in GRAINS)
     info = _store_info(backend)
     store_rows = [
         {"scope": code, "name": info.get(code, {}).get("name", code),

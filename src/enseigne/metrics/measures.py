@@ -25,10 +25,17 @@ import ibis.expr.types as ir
 from enseigne.metrics.periods import Period
 
 R = TypeVar("R")
-STORES_MARKER = "\x00stores"  # stands for the frame's store list in a compiled query
+# Markers standing for a frame's store lists in a compiled query, and the parameters that
+# replace them when it runs.
+STORES_MARKER = "\x00stores"
 STORES_PARAMETER = "stores"
+KEPT_MARKER = "\x00kept"
+KEPT_PARAMETER = "kept"
+STORE_LISTS = {STORES_MARKER: STORES_PARAMETER, KEPT_MARKER: KEPT_PARAMETER}
 SCOPE_TYPE = dt_.String(nullable=True)
 GRAINS = ("network", "region", "store", "seller", "channel")
+ROLLED_UP = ("region", "network")  # grains computed from the stores' figures
+STORE_BASED = ("store", *ROLLED_UP)
 WEB_CHANNELS = ("web", "app")
 ACTIVE_DAYS = 365
 DORMANT_DAYS = (365, 1095)
@@ -103,6 +110,10 @@ class Frame:
     grain: str
     period: Period
     stores: tuple[str, ...] | None = None  # None: every store
+    # The stores whose figures are kept (like-for-like) at a grain built from the stores'
+    # figures (store, region, network): taken from the same store-level subqueries as the
+    # frame without it, so that both variants of a dashboard cost one pass over the data.
+    kept: tuple[str, ...] | None = None
     bound: bool = False
     tag: str = ""  # prefixes the placeholders' names, so two periods share one query
     # Every (tag, period) computed in the same query, this frame's included: families that
@@ -136,6 +147,8 @@ class Frame:
             values[f"{self.tag}{name}_next_ts"] = midnight + dt.timedelta(days=1)
         if self.stores is not None:
             values[STORES_PARAMETER] = list(self.stores)
+        if self.kept is not None:
+            values[KEPT_PARAMETER] = list(self.kept)
         return values
 
     def _value(self, key: str, dtype: dt_.DataType) -> ir.Value:
@@ -155,11 +168,18 @@ class Frame:
         return (column >= self.ts(first)) & (column < self.ts(last, after=True))
 
     def in_stores(self, column: ir.StringValue) -> ir.BooleanValue | None:
-        if self.stores is None:
+        return self._in(column, self.stores, STORES_MARKER)
+
+    def in_kept(self, column: ir.StringValue) -> ir.BooleanValue | None:
+        return self._in(column, self.kept, KEPT_MARKER)
+
+    def _in(self, column: ir.StringValue, stores: tuple[str, ...] | None, marker: str
+            ) -> ir.BooleanValue | None:
+        if stores is None:
             return None
         # Bound: a marker the compiler turns into IN (SELECT unnest($stores)), so one
         # compiled query serves every store list (a manager's stores, a like-for-like set).
-        return column.isin([STORES_MARKER] if self.bound else list(self.stores))
+        return column.isin([marker] if self.bound else list(stores))
 
 
 class Bound(ops.Value):
@@ -199,6 +219,30 @@ def scoped(frame: Frame, table: ir.Table, *, seller: str | None = "seller_code",
     # One scope type for every family, whatever the source column's nullability, so the
     # families' scopes can be united.
     return table.mutate(scope=scope.cast(SCOPE_TYPE)).filter(lambda t: t.scope.notnull())
+
+
+def owners(frame: Frame) -> ir.Table:
+    """store_code -> the scope it rolls up into at the frame's grain (region or network)."""
+    s = frame.table("stores")
+    if frame.grain == "network":
+        return s.select("store_code", owner=ibis.literal("network", type=SCOPE_TYPE))
+    s = s.filter(s.region.notnull())
+    return s.select("store_code", owner=s.region.cast(SCOPE_TYPE))
+
+
+def store_level(frame: Frame) -> Frame:
+    """The frame whose store figures a store-based grain is made of (every store it may
+    see, kept or not), so that grains and like-for-like variants share them."""
+    return replace(frame, grain="store", kept=None) if frame.grain in STORE_BASED else frame
+
+
+def kept_only(frame: Frame, stores: ir.Table) -> ir.Table:
+    """Store-level rows (``scope`` is a store code) of the frame's kept stores."""
+    if frame.kept is None:
+        return stores
+    # Its own view() of a table other readers share: see ``scope_rows``.
+    stores = stores.view()
+    return stores.filter(frame.in_kept(stores.scope))
 
 
 def _flag(condition: ir.BooleanValue) -> ir.IntegerValue:
