@@ -20,10 +20,18 @@ from enseigne.ingest.readers import (
     UnusableFileError,
     brief,
     open_source,
+    reader_typed,
+    reader_typing_held,
     record_lines,
     reread_csv,
 )
-from enseigne.ingest.stage import column_types, staging_sql
+from enseigne.ingest.stage import (
+    column_types,
+    reader_types,
+    reads_amounts,
+    staging_sql,
+    staging_table,
+)
 
 __all__ = [
     "KINDS", "ImportSummary", "Mapping", "MappingError", "StrictRefusal", "UnusableFileError",
@@ -75,7 +83,7 @@ def import_file(
     tag = uuid.uuid4().hex[:10]
     summary = ImportSummary(kind, str(path))
     try:
-        with open_source(con, path, mapping, tag) as source:
+        with open_source(con, path, mapping, tag, reads_amounts(spec)) as source:
             types = column_types(con, spec.view or spec.table)
             staged, source = _stage(con, spec, source, mapping, types, tag, progress)
             columns = stored_columns(spec, types)
@@ -110,13 +118,15 @@ def _stage(
     con: duckdb.DuckDBPyConnection, spec: Kind, source: Source, mapping: Mapping,
     types: dict[str, str], tag: str, progress: Progress | None,
 ) -> tuple[str, Source]:
-    staged = f"_staged_{tag}"
-    sql = staging_sql(spec, source, mapping, types, staged)
-    try:
-        with watch(con, progress, f"Lecture de {source.path.name}", source.path):
-            con.execute(sql)
-    except duckdb.Error as exc:
-        raise UnusableFileError(f"{source.path}: cannot be read ({brief(exc)})") from exc
+    staged = staging_table(con, tag)
+    fast = reader_typed(source, reader_types(spec, source, mapping, types))
+    _run_staging(con, spec, fast, mapping, types, staged, progress)
+    if fast is not source and not reader_typing_held(con, fast):
+        # A value only the SQL casts read ("1 234,50 €"), or an exponent to refuse: the
+        # whole file is staged again as text.
+        con.execute(f"DROP TABLE {staged}")
+        _drop_rejects(con, source)
+        _run_staging(con, spec, source, mapping, types, staged, progress)
     if _invalid_encoding(con, source) and not mapping.encoding:
         # The first megabyte looked like UTF-8 but a later line is not: read it as cp1252.
         # The staged relation was read as UTF-8, so the file itself must be read again.
@@ -126,6 +136,18 @@ def _stage(
         source = reread_csv(source, mapping, tag + "b")
         return _stage(con, spec, source, mapping, types, tag + "b", progress)
     return staged, source
+
+
+def _run_staging(
+    con: duckdb.DuckDBPyConnection, spec: Kind, source: Source, mapping: Mapping,
+    types: dict[str, str], staged: str, progress: Progress | None,
+) -> None:
+    sql = staging_sql(spec, source, mapping, types, staged)
+    try:
+        with watch(con, progress, f"Lecture de {source.path.name}", source.path):
+            con.execute(sql)
+    except duckdb.Error as exc:
+        raise UnusableFileError(f"{source.path}: cannot be read ({brief(exc)})") from exc
 
 
 def _invalid_encoding(con: duckdb.DuckDBPyConnection, source: Source) -> bool:

@@ -74,9 +74,11 @@ class Checker:
 
     def _reject(self, select_sql: str) -> None:
         """select_sql yields (rid, column, value, reason)."""
-        self.con.execute(
+        found = self.con.execute(
             f"INSERT INTO {self.problems} (rid, \"column\", value, reason) {select_sql}"
-        )
+        ).fetchone()[0]
+        if not found:  # nothing new: spare the anti-join against a skip list of every row
+            return
         self.con.execute(
             f"INSERT INTO {self.skip} SELECT DISTINCT rid, false FROM {self.problems} "
             f"WHERE rid NOT IN (SELECT rid FROM {self.skip})"
@@ -95,7 +97,7 @@ class Checker:
         key_hash = "hash(" + keys + ")"
         # Grouping on one 64-bit hash is several times faster than on the key columns;
         # the exact comparison below runs only on the few rows whose hash repeats.
-        dupkeys = f"{self.staged}_dupkeys"
+        dupkeys = f"_dupkeys_{self._tag}"
         self.con.execute(
             f"CREATE TEMP TABLE {dupkeys} AS SELECT {key_hash} AS kh FROM {self.staged} "
             "WHERE _errors IS NULL GROUP BY kh HAVING count(*) > 1"
@@ -127,7 +129,7 @@ class Checker:
             f"SELECT count(*) FROM (FROM {self.kind.table} LIMIT 1)"
         ).fetchone()[0]:
             return
-        existing = f"{self.staged}_existing"
+        existing = f"_existing_{self._tag}"
         if self.kind.dimension:
             matches = self._dimension_matches()
         else:
@@ -140,8 +142,7 @@ class Checker:
             f"INSERT INTO {self.skip} SELECT rid, true FROM {existing} WHERE same "
             f"AND rid NOT IN (SELECT rid FROM {self.skip})"
         )
-        if not self.kind.dimension and not self.kind.updatable:
-            self._confirm_keys(existing)
+        if not self.kind.dimension and not self.kind.updatable and self._confirm_keys(existing):
             first = quote_ident(self.kind.key[0])
             self._reject(
                 f"SELECT e.rid, {quote_literal(self.kind.key[0])}, s.{first}::VARCHAR, "
@@ -207,17 +208,19 @@ class Checker:
             f"FROM {self.staged} x WHERE _errors IS NULL) s {joins}"
         )
 
-    def _confirm_keys(self, existing: str) -> None:
+    def _confirm_keys(self, existing: str) -> bool:
         """A different-content match could be two keys sharing a hash: keep only the rows
-        whose key really is stored (few rows, so the exact join is cheap)."""
+        whose key really is stored (few rows, so the exact join is cheap). False when no
+        row differs from its stored twin (a plain re-import: nothing to reject)."""
         if not self.con.execute(f"SELECT count(*) FROM {existing} WHERE NOT same").fetchone()[0]:
-            return
+            return False
         stored = self.kind.view or self.kind.table
         self.con.execute(
             f"DELETE FROM {existing} WHERE NOT same AND rid NOT IN (SELECT s.rowid FROM "
             f"{self.staged} s SEMI JOIN {stored} t ON {_key_match('s', 't', self.kind.key)} "
             f"WHERE s.rowid IN (SELECT rid FROM {existing} WHERE NOT same))"
         )
+        return True
 
     def _same_dimension(self) -> str:
         """A dimension row re-sent with empty fields does not erase stored values."""
@@ -242,13 +245,18 @@ class Checker:
             )
 
     def accepted(self) -> str:
-        """SQL for the rows to load (the usual clean file skips the anti-join)."""
+        """SQL for the rows to load (the usual clean file skips the anti-join; a file
+        already imported, where every row is skipped, is told so once, so that the stubs
+        and inserts after it read nothing rather than anti-join again each)."""
         if not self.con.execute(f"SELECT count(*) FROM (FROM {self.skip} LIMIT 1)").fetchone()[0]:
             return f"(SELECT * FROM {self.staged} WHERE _errors IS NULL)"
-        return (
+        kept = (
             f"(SELECT * FROM {self.staged} s WHERE s._errors IS NULL AND s.rowid NOT IN "
             f"(SELECT rid FROM {self.skip}))"
         )
+        if not self.con.execute(f"SELECT count(*) FROM (FROM {kept} LIMIT 1)").fetchone()[0]:
+            return f"(SELECT * FROM {self.staged} WHERE false)"
+        return kept
 
     def duplicates(self) -> int:
         return self.con.execute(f"SELECT count(*) FROM {self.skip} WHERE duplicate").fetchone()[0]

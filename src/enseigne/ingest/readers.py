@@ -1,4 +1,5 @@
-"""Readers: turn a CSV, XLSX, Parquet or JSON-lines file into a relation of text columns.
+"""Readers: turn a CSV, XLSX, Parquet or JSON-lines file into a relation of text columns
+(a CSV's plain amounts may be parsed by the reader itself: reader_typed).
 
 CSV options are sniffed from the first megabyte (encoding, delimiter, decimal mark) unless
 the mapping profile fixes them. DuckDB reads UTF-8 natively and fast; cp1252 / Latin-1
@@ -19,7 +20,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -44,7 +45,7 @@ class UnusableFileError(Exception):
 @dataclass
 class Source:
     path: Path
-    relation: str  # SQL FROM-clause yielding one VARCHAR column per header
+    relation: str  # SQL FROM-clause yielding one column per header (VARCHAR unless typed)
     headers: list[str]
     format: str
     encoding: str = "utf-8"
@@ -53,6 +54,8 @@ class Source:
     rejects_table: str | None = None
     temp_files: list[Path] = field(default_factory=list)
     readable: Path | None = None  # the UTF-8 text DuckDB reads (a transcoded copy or the file)
+    typed: dict[str, str] = field(default_factory=dict)  # header -> SQL type the reader parses
+    scan: subprocess.Popen[bytes] | None = None  # the search for exponents (exponent_scan)
 
 
 def file_format(path: Path) -> str:
@@ -136,7 +139,7 @@ def _transcode(path: Path, encoding: str) -> Path:
     return target
 
 
-def _csv_source(path: Path, mapping: Mapping, tag: str) -> Source:
+def _csv_source(path: Path, mapping: Mapping, tag: str, scan: bool = False) -> Source:
     sample = _read_sample(path)
     if not sample.strip():
         raise UnusableFileError(f"{path}: the file is empty")
@@ -155,6 +158,8 @@ def _csv_source(path: Path, mapping: Mapping, tag: str) -> Source:
     )
     decimal = mapping.decimal or sniff_decimal(text, delimiter)
     source = Source(path, "", headers, "csv", encoding, delimiter, decimal)
+    if scan and encoding != "utf-16":
+        source.scan = exponent_scan(path)  # on another core, while the file is transcoded
     readable = path
     if encoding not in ("utf-8", "utf-16"):
         readable = _transcode(path, encoding)
@@ -172,11 +177,15 @@ MAX_LINE_BYTES = 10_000_000
 
 
 def csv_relation(source: Source) -> str:
-    """read_csv over the source, every column as text, named as we read the headers (trimmed,
-    made unique) so that lookups never miss. Types are parsed in SQL: typing in the reader
-    was measured no faster here (materialising the staged rows dominates)."""
-    columns = ", ".join(f"{quote_literal(h)}: 'VARCHAR'" for h in source.headers)
+    """read_csv over the source, named as we read the headers (trimmed, made unique) so that
+    lookups never miss; every column as text but the ``typed`` ones (see reader_typed)."""
+    columns = ", ".join(
+        f"{quote_literal(h)}: {quote_literal(source.typed.get(h, 'VARCHAR'))}"
+        for h in source.headers
+    )
     extra = ", encoding='utf-16'" if source.encoding == "utf-16" else ""
+    if source.typed and source.decimal == ",":
+        extra += ", decimal_separator=','"
     return (
         f"read_csv({quote_literal(str(source.readable))}, "
         f"delim={quote_literal(source.delimiter or ';')}, header=true, auto_detect=false, "
@@ -198,6 +207,46 @@ def _unique(headers: list[str]) -> list[str]:
         seen.setdefault(name, 0)
         names.append(name)
     return names
+
+
+def reader_typed(source: Source, typed: dict[str, str]) -> Source:
+    """The same CSV with the ``typed`` columns (header -> DECIMAL type) parsed by DuckDB's
+    reader rather than in SQL: at 10 M lines the reader's parse costs 1.5 s of CPU where
+    the SQL casts of the four amounts cost 6. The reader is stricter (no "1 234,50", no
+    padding, no other decimal mark): a value it refuses lands in the rejects table as a
+    CAST error, and the file is then staged again as text (see reader_typing_held)."""
+    if not typed or source.format != "csv" or source.scan is None:
+        return source
+    fast = replace(source, typed=typed)
+    fast.relation = csv_relation(fast)
+    return fast
+
+
+EXPONENT = "[0-9][eE][-+]?[0-9]"
+
+
+def exponent_scan(path: Path) -> subprocess.Popen[bytes] | None:
+    """Look, alongside the import, for a number written with an exponent ("1,23E+05": a
+    spreadsheet's rounding of a longer number, refused by the import, that the typed
+    reader would take as 123000): grep reads 1.2 GB in 1.5 s of one core. Its digits and
+    letters are ASCII, the same bytes in UTF-8, Latin-1 and cp1252."""
+    grep = shutil.which("grep")
+    if grep is None or path.name.lower().endswith(".gz"):
+        return None
+    return subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
+        [grep, "-q", "-E", EXPONENT, str(path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={"LC_ALL": "C"},
+    )
+
+
+def reader_typing_held(con: duckdb.DuckDBPyConnection, source: Source) -> bool:
+    """The typed read can stand: the reader refused no value and no number has an exponent
+    (grep exits 1 when it finds nothing)."""
+    if source.scan is None or source.scan.wait() != 1:
+        return False
+    return not con.execute(
+        f"SELECT count(*) FROM {source.rejects_table} WHERE error_type = 'CAST'"
+    ).fetchone()[0]
 
 
 def reread_csv(source: Source, mapping: Mapping, tag: str) -> Source:
@@ -239,9 +288,11 @@ def brief(exc: BaseException) -> str:
 
 @contextmanager
 def open_source(
-    con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, tag: str
+    con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, tag: str,
+    scan_exponents: bool = False,
 ) -> Iterator[Source]:
-    """The file as a relation of text columns; temporary copies removed afterwards."""
+    """The file as a relation of text columns; temporary copies removed afterwards.
+    ``scan_exponents``: start exponent_scan on a CSV, for reader_typed."""
     if not path.exists():
         raise UnusableFileError(f"{path}: no such file")
     if path.is_dir():
@@ -250,13 +301,16 @@ def open_source(
         raise UnusableFileError(f"{path}: the file is empty")
     fmt = file_format(path)
     source = (
-        _csv_source(path, mapping, tag)
+        _csv_source(path, mapping, tag, scan_exponents)
         if fmt == "csv"
         else _table_function_source(con, path, fmt, mapping)
     )
     try:
         yield source
     finally:
+        if source.scan is not None:
+            source.scan.kill()
+            source.scan.wait()
         for temp in source.temp_files:
             temp.unlink(missing_ok=True)
 
