@@ -6,11 +6,10 @@ under ``bench/.data/`` (rebuilt when missing or when GENERATOR_VERSION changes).
 is the latest full month with data.
 
 Ours: ``compute_kpis(duckdb_backend(con), grain="store", compare=("n-1", "target"))`` on a
-read-only connection, without and with like-for-like, then ``compute_variants`` (both
-variants in one query, as the dashboard computes and caches them), in a child process: the
-first call of each (cold) and the median of 5 more (warm), peak RSS.
+read-only connection, without and with like-for-like (the dashboard needs both), in a child
+process: the first call of each (cold) and the median of 5 more (warm), peak RSS.
 Baseline: ``bench.dashboard_pandas`` in its own child process, its read time apart from its
-compute time; the ratio is pandas compute / our warm query of both variants. The results are then
+compute time; the ratio is pandas compute / our warm pair of calls. The two results are then
 compared per store, KPI and field (value, n1, target, achievement, ranks; relative tolerance
 1e-6): the baseline was written from KPIS.md alone, so a mismatch is a finding.
 Page: ``GET /api/dashboard?period=YYYY-MM`` on ``enseigne serve`` (see ``bench.dashboard_web``).
@@ -196,35 +195,35 @@ def _medians(runs: list[tuple[float, float]]) -> dict[str, float]:
             "cpu": statistics.median(r[1] for r in runs)}
 
 
+def _sum(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    return a[0] + b[0], a[1] + b[1]
+
+
 def measure_ours(path: Path, month: str, out: Path) -> dict[str, object]:
-    """Child process: cold then warm timings of each variant alone (``compute_kpis``) and of
-    both in one query (``compute_variants``, what the dashboard runs); the rows of the
-    latter written to ``out``."""
+    """Child process: cold then warm timings of both calls; rows written to ``out``."""
     from enseigne.db import connect
     from enseigne.metrics import compute_kpis, duckdb_backend, parse_period
-    from enseigne.metrics.compute import compute_variants
 
     con = connect(path, read_only=True)
     backend = duckdb_backend(con)
     args = {"kpis": dashboard_kpis(), "grain": "store", "period": parse_period(month),
             "compare": ("n-1", "target")}
-    together = {"kpis": args["kpis"], "grains": ("store",), "period": args["period"],
-                "compare": args["compare"]}
-    cold_all, _rows = _timed(compute_kpis, backend, like_for_like=False, **args)
-    cold_lfl, _rows = _timed(compute_kpis, backend, like_for_like=True, **args)
-    cold_both, variants = _timed(compute_variants, backend, **together)
+    cold_all, rows_all = _timed(compute_kpis, backend, like_for_like=False, **args)
+    cold_lfl, rows_lfl = _timed(compute_kpis, backend, like_for_like=True, **args)
     warm: dict[str, list[tuple[float, float]]] = {"all": [], "lfl": [], "both": []}
     for _ in range(WARM_RUNS):
-        warm["all"].append(_timed(compute_kpis, backend, like_for_like=False, **args)[0])
-        warm["lfl"].append(_timed(compute_kpis, backend, like_for_like=True, **args)[0])
-        warm["both"].append(_timed(compute_variants, backend, **together)[0])
-    frame = pd.concat([pd.DataFrame(variants[False]["store"]).assign(variant="all"),
-                       pd.DataFrame(variants[True]["store"]).assign(variant="lfl")])
+        a, _rows = _timed(compute_kpis, backend, like_for_like=False, **args)
+        b, _rows = _timed(compute_kpis, backend, like_for_like=True, **args)
+        warm["all"].append(a)
+        warm["lfl"].append(b)
+        warm["both"].append(_sum(a, b))
+    frame = pd.concat([pd.DataFrame(rows_all).assign(variant="all"),
+                       pd.DataFrame(rows_lfl).assign(variant="lfl")])
     for col in FIELDS:  # Decimal, int and None together: one float column per field
         frame[col] = pd.to_numeric(frame[col].astype(object), errors="coerce").astype(float)
     frame.to_parquet(out)
     con.close()
-    cold = {"all": cold_all, "lfl": cold_lfl, "both": cold_both}
+    cold = {"all": cold_all, "lfl": cold_lfl, "both": _sum(cold_all, cold_lfl)}
     return {"cold": {k: {"wall": v[0], "cpu": v[1]} for k, v in cold.items()},
             "warm": {k: _medians(v) for k, v in warm.items()}}
 
@@ -336,8 +335,7 @@ def _report_ours(ours: Timings) -> None:
     if not ours.figures:
         return
     cold, warm = ours.figures["cold"], ours.figures["warm"]
-    for key, label in (("all", "all stores"), ("lfl", "like-for-like"),
-                       ("both", "both variants, one query")):
+    for key, label in (("all", "all stores"), ("lfl", "like-for-like"), ("both", "both")):
         _line(f"  {label}", f"cold {cold[key]['wall']:6.3f} s   warm {warm[key]['wall']:6.3f} s"
               f" (median of {WARM_RUNS}; CPU {warm[key]['cpu']:6.3f} s)")
 

@@ -14,8 +14,8 @@ from enseigne.db import connect
 from enseigne.demo import build_demo
 from enseigne.metrics import bound as compiled_queries
 from enseigne.metrics import compute_kpis, duckdb_backend, parse_period
-from enseigne.metrics.compute import compute_grains, compute_variants
-from enseigne.metrics.dashboard import default_period, network_dashboard, network_dashboards
+from enseigne.metrics.compute import compute_grains
+from enseigne.metrics.dashboard import default_period, network_dashboard
 
 TODAY = dt.date(2026, 10, 12)
 
@@ -96,30 +96,25 @@ def test_like_for_like_leaves_out_a_store_closed_in_the_period(chain) -> None:
 
 
 @pytest.mark.parametrize("stores", [None, ["S001", "S002", "S004"]])
-def test_both_like_for_like_variants_in_one_query_equal_each_alone(chain, stores) -> None:
+def test_like_for_like_network_is_its_stores_network(chain, stores) -> None:
     backend = duckdb_backend(chain)
     period = parse_period("2026-09")
     grains = ("store", "region", "network")
     chain.execute("UPDATE stores SET closed_on = DATE '2026-09-15' WHERE store_code = 'S002'")
     try:
-        both = compute_variants(backend, None, grains, period, ("n-1", "target"), stores=stores)
-        for like_for_like in (False, True):
-            alone = compute_grains(backend, None, grains, period, ("n-1", "target"),
-                                   like_for_like=like_for_like, stores=stores)
-            assert both[like_for_like] == alone
-        listed = {r["scope"] for r in both[True]["store"]}
-        assert "S002" in {r["scope"] for r in both[False]["store"]} and "S002" not in listed
-        # The like-for-like network is its stores' network: revenue adds up over them.
-        revenue = sum(r["value"] for r in both[True]["store"] if r["kpi"] == "revenue")
-        network = by_key(both[True]["network"])[("network", "revenue")]["value"]
+        every, comparable = (
+            compute_grains(backend, None, grains, period, ("n-1", "target"),
+                           like_for_like=like_for_like, stores=stores)
+            for like_for_like in (False, True))
+        listed = {r["scope"] for r in comparable["store"]}
+        assert "S002" in {r["scope"] for r in every["store"]} and "S002" not in listed
+        revenue = sum(r["value"] for r in comparable["store"] if r["kpi"] == "revenue")
+        network = by_key(comparable["network"])[("network", "revenue")]["value"]
         assert network == pytest.approx(revenue, rel=1e-12)
-        boards = network_dashboards(backend, period, stores=stores)
-        assert boards[True] == network_dashboard(backend, period, like_for_like=True,
-                                                 stores=stores)
+        board = network_dashboard(backend, period, like_for_like=True, stores=stores)
+        assert {r["scope"] for r in board["stores"]} == listed
     finally:
         chain.execute("UPDATE stores SET closed_on = NULL WHERE store_code = 'S002'")
-    with pytest.raises(ValueError, match="seller"):
-        compute_variants(backend, None, ("seller",), period)
 
 
 def test_dashboard_opens_on_the_month_to_date_of_the_last_data_day(chain) -> None:

@@ -21,7 +21,6 @@ from enseigne.metrics.measures import (
     GRAINS,
     ROLLED_UP,
     SCOPE_TYPE,
-    STORE_BASED,
     TICKET_MEASURES,
     Frame,
     _filtered,
@@ -237,30 +236,6 @@ def compute_grains(
     if like_for_like:
         scope = _like_for_like(backend, periods["c_"], n1_mode, scope)
     return _computed(backend, chosen, grains, periods, compare, [(scope, None)])[0]
-
-
-def compute_variants(
-    backend: object,
-    kpis: Sequence[str] | None,
-    grains: Sequence[str],
-    period: Period | None,
-    compare: Sequence[str] = (),
-    *,
-    n1_mode: str = "weekday",
-    stores: Sequence[str] | None = None,
-) -> dict[bool, dict[str, list[dict]]]:
-    """compute_grains without and with like-for-like ({like_for_like: {grain: records}})
-    in one query: at the store, region and network grains the like-for-like figures are
-    the same stores' figures, kept or not, so both variants cost about one."""
-    outside = [g for g in grains if g not in STORE_BASED]
-    if outside:
-        raise ValueError(f"maille hors magasins : {', '.join(outside)}")
-    chosen, periods = _checked(kpis, grains, period, compare, n1_mode)
-    scope = None if stores is None else tuple(sorted(stores))
-    kept = _like_for_like(backend, periods["c_"], n1_mode, scope)
-    every, comparable = _computed(
-        backend, chosen, grains, periods, compare, [(scope, None), (scope, kept)])
-    return {False: every, True: comparable}
 
 
 def _checked(

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from enseigne.metrics.catalogue import CATALOGUE, KPIS, Kpi
-from enseigne.metrics.compute import compute_grains, compute_variants
+from enseigne.metrics.compute import compute_grains
 from enseigne.metrics.periods import Period, n1_period, period_of_kind
 
 # Every KPI but the survey ones, which have too few answers per store and month to rank.
@@ -80,24 +80,6 @@ def network_dashboard(
         like_for_like=like_for_like, stores=stores, n1_mode=n1_mode,
     )
     return _dashboard(backend, period, grains, like_for_like, kpis, n1_mode)
-
-
-def network_dashboards(
-    backend: object,
-    period: Period,
-    *,
-    stores: Sequence[str] | None = None,
-    kpis: Sequence[str] = DASHBOARD_KPIS,
-    n1_mode: str = "weekday",
-) -> dict[bool, dict]:
-    """``network_dashboard`` without and with like-for-like ({like_for_like: dashboard}),
-    from one query: the toggle then costs nothing."""
-    variants = compute_variants(
-        backend, kpis, GRAINS, period, ("n-1", "target"), stores=stores, n1_mode=n1_mode)
-    return {
-        lfl: _dashboard(backend, period, grains, lfl, kpis, n1_mode)
-        for lfl, grains in variants.items()
-    }
 
 
 def _dashboard(

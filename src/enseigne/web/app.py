@@ -117,16 +117,16 @@ def warm_up(db: Database) -> None:
     the network's view and a single store's, which is the shape a store manager asks for.
     Compiling costs about a second; the queries are then reused for every period."""
     from enseigne.metrics import duckdb_backend
-    from enseigne.metrics.dashboard import default_period, network_dashboards
+    from enseigne.metrics.dashboard import default_period, network_dashboard
 
     try:
         with db.reading() as cur:
             backend = duckdb_backend(cur)
             period = default_period(backend)
-            network_dashboards(backend, period)
+            network_dashboard(backend, period)
             first = cur.execute("SELECT min(store_code) FROM stores").fetchone()[0]
             if first is not None:
-                network_dashboards(backend, period, stores=[first])
+                network_dashboard(backend, period, stores=[first])
     except Exception:  # a warm-up must never stop the server; the first request will tell
         logger.exception("dashboard warm-up failed")
 
