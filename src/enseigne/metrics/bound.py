@@ -17,7 +17,7 @@ import sqlglot.expressions as sge
 from ibis.backends.duckdb import Backend as DuckDBBackend
 from ibis.backends.sql.compilers.duckdb import DuckDBCompiler
 
-from enseigne.metrics.measures import STORE_LISTS
+from enseigne.metrics.measures import STORES_MARKER, STORES_PARAMETER
 
 _SQL: dict[Hashable, str | None] = {}
 _CACHE_SIZE = 128
@@ -56,9 +56,9 @@ def _bind_store_lists(tree: sge.Expression) -> None:
     for node in list(tree.find_all(sge.In)):
         listed = node.args.get("expressions") or []
         if len(listed) == 1 and isinstance(listed[0], sge.Literal) and (
-            listed[0].this in STORE_LISTS
+            listed[0].this == STORES_MARKER
         ):
-            stores = sge.Parameter(this=sge.Var(this=STORE_LISTS[listed[0].this]))
+            stores = sge.Parameter(this=sge.Var(this=STORES_PARAMETER))
             node.set("expressions", None)
             node.set("query", sge.select(sge.Unnest(expressions=[stores])).subquery())
 

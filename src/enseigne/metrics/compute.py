@@ -25,7 +25,6 @@ from enseigne.metrics.measures import (
     Frame,
     _filtered,
     footfall_family,
-    kept_only,
     one_expression,
     open_stores,
     owners,
@@ -82,8 +81,7 @@ def measure_table(frame: Frame, kpis: Sequence[Kpi]) -> ir.Table | None:
 
     Regions and the network are rolled up from the stores' figures: sums add up, and the
     customer rows per (store, customer) merge per (region, customer), so one scan of the
-    tickets serves the three grains (and a customer still counts once per scope). A
-    frame's ``kept`` stores (like-for-like) filter the same store-level figures.
+    tickets serves the three grains (and a customer still counts once per scope).
     """
     base = store_level(frame)
     to = owners(frame) if frame.grain in ROLLED_UP else None
@@ -97,13 +95,12 @@ def measure_table(frame: Frame, kpis: Sequence[Kpi]) -> ir.Table | None:
             continue
         aggregate = family(base, tuple(names))
         if aggregate is not None:
-            aggregate = kept_only(frame, aggregate)
             aggregates.append(aggregate if to is None else _roll_up_sums(aggregate, to))
     if not aggregates:
         return None
     scopes = ibis.union(*(a.select("scope") for a in aggregates), distinct=True)
     if frame.grain == "store":
-        scopes = kept_only(frame, _trading_stores(base, scopes))
+        scopes = _trading_stores(base, scopes)
     joined = scopes
     for aggregate in aggregates:
         joined = joined.left_join(aggregate, "scope").drop("scope_right")
@@ -141,8 +138,8 @@ def grain_values(
 ) -> list[dict[str, dict[str, int | float | None]]]:
     """For each frame, {scope: {kpi id: value}}, every frame in one query.
 
-    Frames of one period share their store-level subqueries (``shared``), so the regions,
-    the network and the like-for-like variant cost a regrouping, not another scan. On
+    Frames of one period share their store-level subqueries (``shared``), so the regions
+    and the network cost a regrouping, not another scan. On
     DuckDB the query is compiled once per shape and the days are parameters.
     """
 
@@ -158,7 +155,7 @@ def grain_values(
     first = frames[0]
     if isinstance(first.backend, DuckDBBackend):
         shape = (
-            tuple((f.tag, f.grain, f.kept is None) for f in frames),
+            tuple((f.tag, f.grain) for f in frames),
             tuple(k.id for k in kpis),
             first.stores is None,
         )
@@ -235,7 +232,7 @@ def compute_grains(
     scope = None if stores is None else tuple(sorted(stores))
     if like_for_like:
         scope = _like_for_like(backend, periods["c_"], n1_mode, scope)
-    return _computed(backend, chosen, grains, periods, compare, [(scope, None)])[0]
+    return _computed(backend, chosen, grains, periods, compare, scope)
 
 
 def _checked(
@@ -269,38 +266,34 @@ def _computed(
     grains: Sequence[str],
     periods: dict[str, Period],
     compare: Sequence[str],
-    variants: list[tuple[tuple[str, ...] | None, tuple[str, ...] | None]],
-) -> list[dict[str, list[dict]]]:
-    """{grain: records} for each variant (its stores, its kept stores), in one query."""
+    scope: tuple[str, ...] | None,
+) -> dict[str, list[dict]]:
+    """{grain: records} for the stores of ``scope`` (None: all), in one query."""
     paired = tuple(periods.items())
     frames = [
-        Frame(backend, g, p, scope, kept, tag=tag, periods=paired)
-        for scope, kept in variants for tag, p in periods.items() for g in grains
+        Frame(backend, g, p, scope, tag=tag, periods=paired)
+        for tag, p in periods.items() for g in grains
     ]
-    values = dict(zip(((f.stores, f.kept, f.tag, f.grain) for f in frames),
+    values = dict(zip(((f.tag, f.grain) for f in frames),
                       grain_values(frames, chosen), strict=True))
     regions = _regions(backend) if "store" in grains else {}
     period = periods["c_"]
-    results = []
-    for scope, kept in variants:
-        listed = kept if kept is not None else scope
-        result = {}
-        for grain in grains:
-            current = values[(scope, kept, "c_", grain)]
-            previous = values.get((scope, kept, "p_", grain), {})
-            targets = (
-                targets_for(backend, chosen, grain, period, listed)
-                if "target" in compare else {}
-            )
-            records = [
-                _record(scope_id, kpi, row, previous, targets)
-                for scope_id, row in sorted(current.items(), key=lambda item: str(item[0]))
-                for kpi in chosen
-            ]
-            _rank(records, chosen, regions if grain == "store" else {})
-            result[grain] = records
-        results.append(result)
-    return results
+    result = {}
+    for grain in grains:
+        current = values[("c_", grain)]
+        previous = values.get(("p_", grain), {})
+        targets = (
+            targets_for(backend, chosen, grain, period, scope)
+            if "target" in compare else {}
+        )
+        records = [
+            _record(scope_id, kpi, row, previous, targets)
+            for scope_id, row in sorted(current.items(), key=lambda item: str(item[0]))
+            for kpi in chosen
+        ]
+        _rank(records, chosen, regions if grain == "store" else {})
+        result[grain] = records
+    return result
 
 
 def _record(

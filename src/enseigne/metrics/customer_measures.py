@@ -21,7 +21,6 @@ from enseigne.metrics.measures import (
     _aggregate,
     _filtered,
     _flag,
-    kept_only,
     owners,
     scoped,
     shared,
@@ -155,15 +154,14 @@ def period_rows(frame: Frame, with_reach: bool) -> ir.Table | None:
 @shared
 def scope_rows(frame: Frame, with_reach: bool) -> ir.Table | None:
     """``period_rows`` at the frame's grain, every period's flags still side by side: the
-    stores' rows (those kept), merged per region or for the network, once for all periods."""
+    stores' rows, merged per region or for the network, once for all periods."""
     rows = period_rows(store_level(frame), with_reach)
     if rows is None or frame.grain not in STORE_BASED:
         return rows
-    # Each reader of a shared table takes its own view(): the table then has several
-    # readers, which makes it one CTE computed once (and no reader's select merges into it).
-    rows = kept_only(frame, rows)
     if frame.grain not in ROLLED_UP:
         return rows
+    # Its own view() of a table other readers share: the table then has several readers,
+    # which makes it one CTE computed once (and no reader's select merges into it).
     rows = rows.view()
     to = owners(frame)
     r = rows.join(to, rows.scope == to.store_code)

@@ -25,13 +25,10 @@ import ibis.expr.types as ir
 from enseigne.metrics.periods import Period
 
 R = TypeVar("R")
-# Markers standing for a frame's store lists in a compiled query, and the parameters that
-# replace them when it runs.
+# The marker standing for a frame's store list in a compiled query, and the parameter that
+# replaces it when it runs.
 STORES_MARKER = "\x00stores"
 STORES_PARAMETER = "stores"
-KEPT_MARKER = "\x00kept"
-KEPT_PARAMETER = "kept"
-STORE_LISTS = {STORES_MARKER: STORES_PARAMETER, KEPT_MARKER: KEPT_PARAMETER}
 SCOPE_TYPE = dt_.String(nullable=True)
 GRAINS = ("network", "region", "store", "seller", "channel")
 ROLLED_UP = ("region", "network")  # grains computed from the stores' figures
@@ -110,10 +107,6 @@ class Frame:
     grain: str
     period: Period
     stores: tuple[str, ...] | None = None  # None: every store
-    # The stores whose figures are kept (like-for-like) at a grain built from the stores'
-    # figures (store, region, network): taken from the same store-level subqueries as the
-    # frame without it, so that both variants of a dashboard cost one pass over the data.
-    kept: tuple[str, ...] | None = None
     bound: bool = False
     tag: str = ""  # prefixes the placeholders' names, so two periods share one query
     # Every (tag, period) computed in the same query, this frame's included: families that
@@ -147,8 +140,6 @@ class Frame:
             values[f"{self.tag}{name}_next_ts"] = midnight + dt.timedelta(days=1)
         if self.stores is not None:
             values[STORES_PARAMETER] = list(self.stores)
-        if self.kept is not None:
-            values[KEPT_PARAMETER] = list(self.kept)
         return values
 
     def _value(self, key: str, dtype: dt_.DataType) -> ir.Value:
@@ -168,18 +159,11 @@ class Frame:
         return (column >= self.ts(first)) & (column < self.ts(last, after=True))
 
     def in_stores(self, column: ir.StringValue) -> ir.BooleanValue | None:
-        return self._in(column, self.stores, STORES_MARKER)
-
-    def in_kept(self, column: ir.StringValue) -> ir.BooleanValue | None:
-        return self._in(column, self.kept, KEPT_MARKER)
-
-    def _in(self, column: ir.StringValue, stores: tuple[str, ...] | None, marker: str
-            ) -> ir.BooleanValue | None:
-        if stores is None:
+        if self.stores is None:
             return None
         # Bound: a marker the compiler turns into IN (SELECT unnest($stores)), so one
         # compiled query serves every store list (a manager's stores, a like-for-like set).
-        return column.isin([marker] if self.bound else list(stores))
+        return column.isin([STORES_MARKER] if self.bound else list(self.stores))
 
 
 class Bound(ops.Value):
@@ -231,18 +215,9 @@ def owners(frame: Frame) -> ir.Table:
 
 
 def store_level(frame: Frame) -> Frame:
-    """The frame whose store figures a store-based grain is made of (every store it may
-    see, kept or not), so that grains and like-for-like variants share them."""
-    return replace(frame, grain="store", kept=None) if frame.grain in STORE_BASED else frame
-
-
-def kept_only(frame: Frame, stores: ir.Table) -> ir.Table:
-    """Store-level rows (``scope`` is a store code) of the frame's kept stores."""
-    if frame.kept is None:
-        return stores
-    # Its own view() of a table other readers share: see ``scope_rows``.
-    stores = stores.view()
-    return stores.filter(frame.in_kept(stores.scope))
+    """The frame whose store figures a store-based grain is made of, so that the store,
+    region and network grains share them."""
+    return replace(frame, grain="store") if frame.grain in STORE_BASED else frame
 
 
 def _flag(condition: ir.BooleanValue) -> ir.IntegerValue:
