@@ -62,9 +62,6 @@ def _rows(records: list[dict]) -> dict[str, dict[str, dict]]:
     return rows
 
 
-GRAINS = ("store", "region", "network")
-
-
 def network_dashboard(
     backend: object,
     period: Period,
@@ -76,21 +73,10 @@ def network_dashboard(
 ) -> dict:
     """Everything the dashboard shows, JSON-ready (dates as ISO strings)."""
     grains = compute_grains(
-        backend, kpis, GRAINS, period, ("n-1", "target"),
+        backend, kpis, ("store", "region", "network"), period, ("n-1", "target"),
         like_for_like=like_for_like, stores=stores, n1_mode=n1_mode,
     )
-    return _dashboard(backend, period, grains, like_for_like, kpis, n1_mode)
-
-
-def _dashboard(
-    backend: object,
-    period: Period,
-    grains: dict[str, list[dict]],
-    like_for_like: bool,
-    kpis: Sequence[str],
-    n1_mode: str,
-) -> dict:
-    by_store, by_region, network = (_rows(grains[g]) for g in GRAINS)
+    by_store, by_region, network = (_rows(grains[g]) for g in ("store", "region", "network"))
     info = _store_info(backend)
     store_rows = [
         {"scope": code, "name": info.get(code, {}).get("name", code),

@@ -69,7 +69,7 @@ class ResultCache:
                 return value
             try:
                 value = compute()
-                self.put(key, value)
+                self._store(key, value)
             finally:
                 with self._lock:
                     self._pending.pop(key, None)
@@ -84,7 +84,7 @@ class ResultCache:
             self.misses += count
             return False, None
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def _store(self, key: Hashable, value: Any) -> None:
         with self._lock:
             self._entries[key] = value
             self._entries.move_to_end(key)
