@@ -228,6 +228,21 @@ def dataset(lines: int | None = None) -> Dataset:
     return Dataset(lines, stores, tickets, stores_file, time.perf_counter() - started)
 
 
+def next_file(data: Dataset) -> Path:
+    """Next month's file: the first fifth of the lines as new receipts (ticket ids ``U...``)
+    of the customers already stored, so that it extends their history rather than repeats it."""
+    target = DATA / data.tickets.name.replace("tickets", "next-tickets")
+    if target.exists():
+        return target
+    part = target.with_suffix(".tmp")
+    with data.tickets.open("rb") as src, part.open("wb") as out:
+        out.write(src.readline())
+        for _, line in zip(range(data.lines // 5), src, strict=False):
+            out.write(b"U" + line[1:])
+    part.replace(target)
+    return target
+
+
 # --- measuring a child process ------------------------------------------------------------
 
 
@@ -294,19 +309,25 @@ class Ours:
     second: Run
     lines_after_first: int | None
     lines_after_second: int | None
+    next: Run
+    lines_after_next: int | None
 
 
-def run_ours(data: Dataset) -> Ours:
+def run_ours(data: Dataset, following: Path) -> Ours:
     db = _fresh_db("ours")
     cli = [str(ENSEIGNE), "import"]
     stores = _measured(
         [*cli, "stores", str(data.stores_file), "--mapping", "pos-fr-stores", "--db", str(db)]
     )
-    tickets = [*cli, "tickets", str(data.tickets), "--mapping", "pos-fr-tickets", "--db", str(db)]
-    first = _measured(tickets)
+    def tickets(path: Path) -> list[str]:
+        return [*cli, "tickets", str(path), "--mapping", "pos-fr-tickets", "--db", str(db)]
+
+    first = _measured(tickets(data.tickets))
     after_first = _count_lines(db)
-    second = _measured(tickets)
-    return Ours(stores, first, second, after_first, _count_lines(db))
+    second = _measured(tickets(data.tickets))
+    after_second = _count_lines(db)
+    after = _measured(tickets(following))
+    return Ours(stores, first, second, after_first, after_second, after, _count_lines(db))
 
 
 # --- the pandas baseline --------------------------------------------------------------------
@@ -369,14 +390,14 @@ def pandas_import(tickets: Path, stores: Path, db: Path) -> int:
     return int(loaded[0]) if loaded else 0
 
 
-def run_pandas(data: Dataset) -> tuple[Run, int | None]:
+def run_pandas(data: Dataset, tickets: Path | None = None) -> tuple[Run, int | None]:
     db = _fresh_db("pandas")
     cmd = [
         sys.executable,
         "-m",
         "bench.import_csv",
         "pandas",
-        str(data.tickets),
+        str(tickets or data.tickets),
         str(data.stores_file),
         str(db),
     ]
@@ -457,14 +478,30 @@ def run() -> list[Result]:
     if not _import_available():
         print("  enseigne import is not available yet: only the baseline was measured")
         return [Result("import_csv", None, pandas_seconds, note="enseigne import missing")]
-    ours = run_ours(data)
+    following = next_file(data)
+    ours = run_ours(data, following)
     _report_run("enseigne import stores", ours.stores, data.stores)
     _report_run("enseigne import tickets", ours.first, data.lines)
     _report_run("  same file again", ours.second, data.lines)
     _line("ticket_lines after 1st / 2nd", f"{ours.lines_after_first} / {ours.lines_after_second}")
     checks = _checks(data, ours, pandas_seconds)
     ours_seconds = ours.first.seconds if ours.first.returncode == 0 else None
-    return [Result("import_csv", ours_seconds, pandas_seconds, checks)]
+    return [Result("import_csv", ours_seconds, pandas_seconds, checks),
+            _next_result(data, ours, following)]
+
+
+def _next_result(data: Dataset, ours: Ours, following: Path) -> Result:
+    """Next month's file into the full database (its receipts fold into the stored
+    customers' history) against the pandas path on that file alone."""
+    lines = data.lines // 5
+    pandas_run, _ = run_pandas(data, following)
+    _report_run("pandas, next month's file", pandas_run, lines)
+    _report_run("enseigne import, next file", ours.next, lines)
+    added = (ours.lines_after_next or 0) - (ours.lines_after_second or 0)
+    check = Check("next file: every line loaded", ours.next.returncode == 0 and added == lines,
+                  f"exit {ours.next.returncode}, {added:,} of {lines:,} lines added")
+    return Result("import_next_file", ours.next.seconds if ours.next.returncode == 0 else None,
+                  pandas_run.seconds if pandas_run.returncode == 0 else None, [check])
 
 
 def main(argv: list[str]) -> int:

@@ -46,8 +46,15 @@ def test_an_import_records_where_each_customer_bought(bought, write_csv) -> None
     assert [row[:2] for row in as_stored(bought)] == [("C1", "S01"), ("C1", "S02"), ("C2", "S01")]
     import_file(bought, "tickets", write_csv("later.csv", HEADER + (
         "T5;1;2026-05-01 10:00;S02;C2;P1;1;12,00\n"
-        "T6;1;2026-06-01 10:00;S01;C1;P1;-1;-30,00\n")))
+        "T6;1;2026-06-01 10:00;S01;C1;P1;-1;-30,00\n"
+        # Older receipts arriving late: an earlier first sale, and one at the same second
+        # as the stored first sale with a smaller ticket id (which then comes first).
+        "T0;1;2025-12-01 10:00;S01;C1;P1;1;5,00\n"
+        "T03;1;2026-02-01 09:00;S01;C2;P1;1;8,00\n")))
     assert as_stored(bought) == from_receipts(bought)
+    assert bought.execute(
+        "SELECT first_purchase_ticket FROM customer_stores WHERE customer_ref = 'C2' "
+        "AND store_code = 'S01'").fetchone()[0] == "T03"
     # One row per customer and store: a later file folds into the stored rows.
     assert bought.execute("SELECT count(*) FROM customer_stores").fetchone()[0] == 4
     manager = Reader("sam", "store", ("S02",), "test")
@@ -71,11 +78,11 @@ def test_a_merge_and_an_erasure_carry_the_rows_with_the_receipts(bought, write_c
     merge_customers(bought, ADMIN, "C1", "C2")
     assert as_stored(bought) == from_receipts(bought)
     assert {row[0] for row in as_stored(bought)} == {"C1"}
+    # Both customers bought in S01: the merge leaves one row per store.
+    assert bought.execute("SELECT count(*) FROM customer_stores").fetchone()[0] == 2
     anonymous = erase_person(bought, ADMIN, "C1")
     assert as_stored(bought) == from_receipts(bought)
     assert {row[0] for row in as_stored(bought)} == {anonymous}
-    # The survivor's duplicate rows (one per store from each of the merged customers) are
-    # folded by the next import of their receipts.
     import_file(bought, "tickets", write_csv("next.csv", HEADER + (
         f"T7;1;2026-07-01 10:00;S01;{anonymous};P1;1;10,00\n")))
     assert as_stored(bought) == from_receipts(bought)

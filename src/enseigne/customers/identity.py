@@ -22,6 +22,7 @@ import duckdb
 
 from enseigne.customers.edit import record_change, transaction
 from enseigne.db.connect import quote_ident
+from enseigne.db.schema_customers import fold_customer_stores
 from enseigne.privacy import audit
 from enseigne.privacy.gate import AccessDenied, Reader, customer_scope_sql, may_see
 
@@ -238,10 +239,7 @@ def merge_customers(
         # The absorbed row goes before the re-keying so that its key is free of rows.
         con.execute("DELETE FROM customers WHERE customer_ref = ?", [absorbed_ref])
         moved = _move_rows(con, survivor_ref, absorbed_ref)
-        # Both customers' rows now read as the survivor's (min and max over them); the next
-        # import of the survivor's receipts folds them into one per store.
-        con.execute("UPDATE customer_stores SET customer_ref = ? WHERE customer_ref = ?",
-                    [survivor_ref, absorbed_ref])
+        fold_customer_stores(con, [survivor_ref, absorbed_ref], survivor_ref)
         if filled:
             record_change(con, survivor_ref, reader.name, filled, f"merge of {absorbed_ref}")
         explanation = {"rows": moved, "filled": filled}

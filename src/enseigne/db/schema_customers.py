@@ -7,10 +7,10 @@ store manager sees (those who bought in one of their stores), a search result's 
 purchase, the time span of a customer's receipts, whether a buyer of the period is a new
 customer (their first sale anywhere in the chain falls in it). It is
 derived from ``tickets`` and kept exact by every path that writes receipts: the import
-(``enseigne.ingest.load``), the demo, the merge of two customers and the GDPR erasure (both
-re-key it with the customer's other rows). A customer and store may have several rows (after
-a merge): readers take the min and max over them, and the next import of that customer's
-receipts folds them back into one.
+(``enseigne.ingest.load``), the demo, the merge of two customers (which folds the absorbed
+customer's rows into the survivor's) and the GDPR erasure (which re-keys them). A customer
+and store have one row; readers still take the min and max over a customer and store's rows,
+because a database merged by an earlier version may hold several.
 
 Its index is at customer grain, like the customers' primary key: one entry per customer
 and store, never one per receipt (an index over the receipts would not fit in the default
@@ -51,16 +51,28 @@ AGGREGATE = (
     + _FIRST_SALE.format(ticket="ticket_id", at="sold_at", sale="amount > 0")
     + " FROM {source} WHERE customer_ref IS NOT NULL GROUP BY customer_ref, store_code"
 )
-# Rows of ``source`` (stored rows and AGGREGATE's, united) folded into one per customer and
-# store.
+# Rows of ``source`` (the rows of two merged customers) folded into one per customer and store.
 FOLD = (
-    "SELECT customer_ref, store_code, min(first_visit), max(last_visit), max(last_purchase), "
-    "min(first_purchase), "
+    "SELECT customer_ref, store_code, min(first_visit) AS first_visit, "
+    "max(last_visit) AS last_visit, max(last_purchase) AS last_purchase, "
+    "min(first_purchase) AS first_purchase, "
     + _FIRST_SALE.format(ticket="first_purchase_ticket", at="first_purchase",
                          sale="first_purchase IS NOT NULL")
     + " FROM {source} GROUP BY customer_ref, store_code"
 )
 INDEX_DDL = "CREATE INDEX customer_stores_ref ON customer_stores (customer_ref)"
+
+
+def fold_customer_stores(con: duckdb.DuckDBPyConnection, refs: list[str], survivor: str) -> None:
+    """The rows of ``refs`` become the survivor's, one per store (a merge of customers)."""
+    marks = ", ".join("?" * len(refs))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _folded AS " + FOLD.format(source=(
+            f"(SELECT * REPLACE (?::VARCHAR AS customer_ref) FROM customer_stores "
+            f"WHERE customer_ref IN ({marks}))")), [survivor, *refs])
+    con.execute(f"DELETE FROM customer_stores WHERE customer_ref IN ({marks})", refs)
+    con.execute("INSERT INTO customer_stores SELECT * FROM _folded")
+    con.execute("DROP TABLE _folded")
 
 
 def rebuild_customer_stores(con: duckdb.DuckDBPyConnection) -> None:

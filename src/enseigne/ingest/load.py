@@ -11,7 +11,6 @@ import duckdb
 
 from enseigne.db.connect import quote_ident, quote_literal
 from enseigne.db.schema_customers import AGGREGATE as CUSTOMER_STORES
-from enseigne.db.schema_customers import FOLD as CUSTOMER_STORES_FOLD
 from enseigne.ingest.kinds import Kind
 from enseigne.ingest.stage import column_types
 
@@ -423,9 +422,9 @@ def remember_customer_stores(
     con: duckdb.DuckDBPyConnection, receipts: str, *, again: bool = False
 ) -> None:
     """Fold the stores where the customers of ``receipts`` (just added to ``tickets``)
-    bought into ``customer_stores``: their rows are replaced by one per customer and store
-    (which also folds the duplicates a merge leaves). With ``again`` (receipts extended by
-    new lines: a total may have changed sign) they are taken again from ``tickets``."""
+    bought into ``customer_stores``: a customer and store's row takes the new receipts in,
+    or is added. With ``again`` (receipts extended by new lines: a total may have changed
+    sign) their rows are taken again from ``tickets``."""
     if not con.execute("SELECT count(*) FROM (FROM customer_stores LIMIT 1)").fetchone()[0]:
         # The first receipts of the database (a first import): nothing to fold.
         con.execute(f"INSERT INTO customer_stores {CUSTOMER_STORES.format(source=receipts)}")
@@ -437,13 +436,41 @@ def remember_customer_stores(
         mine, params = f"customer_ref IN (SELECT customer_ref FROM {receipts})", []
     else:  # a list of constants: DuckDB reads customer_stores through its index
         mine, params = f"customer_ref IN ({', '.join('?' * len(refs))})", refs
-    if again:
-        fresh = CUSTOMER_STORES.format(source=f"(SELECT * FROM tickets WHERE {mine})")
-    else:
-        fresh = CUSTOMER_STORES_FOLD.format(source=(
-            f"(SELECT * FROM customer_stores WHERE {mine} UNION ALL BY NAME "
-            f"{CUSTOMER_STORES.format(source=receipts)})"))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _customer_stores AS {fresh}", params)
-    con.execute(f"DELETE FROM customer_stores WHERE {mine}", params)
-    con.execute("INSERT INTO customer_stores SELECT * FROM _customer_stores")
+    source = f"(SELECT * FROM tickets WHERE {mine})" if again else receipts
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _customer_stores AS {CUSTOMER_STORES.format(source=source)}",
+        params if again else [],
+    )
+    # Updated in place rather than deleted and inserted again: DuckDB pays ~40 µs per row
+    # deleted from an indexed table when the transaction commits (a monthly file of 300,000
+    # known customers: 26 s), while updating columns outside the index costs next to nothing.
+    pair = "c.customer_ref = f.customer_ref AND c.store_code = f.store_code"
+    con.execute(
+        f"UPDATE customer_stores c SET {TAKEN_AGAIN if again else TAKEN_IN} "
+        f"FROM _customer_stores f WHERE {pair} AND c.{mine}", params,
+    )
+    con.execute(
+        "INSERT INTO customer_stores SELECT * FROM _customer_stores f WHERE NOT EXISTS "
+        f"(SELECT 1 FROM customer_stores c WHERE {pair} AND c.{mine})", params,
+    )
     con.execute("DROP TABLE _customer_stores")
+
+
+# A stored row (c) and the new receipts' row for the same customer and store (f): the new
+# receipts taken in, or (receipts extended) the row taken again from all of them.
+_EARLIER_SALE = (
+    "f.first_purchase IS NOT NULL AND (c.first_purchase IS NULL OR "
+    "(f.first_purchase, f.first_purchase_ticket) < (c.first_purchase, c.first_purchase_ticket))"
+)
+TAKEN_IN = (
+    "first_visit = least(c.first_visit, f.first_visit), "
+    "last_visit = greatest(c.last_visit, f.last_visit), "
+    "last_purchase = greatest(c.last_purchase, f.last_purchase), "
+    f"first_purchase = CASE WHEN {_EARLIER_SALE} THEN f.first_purchase ELSE c.first_purchase END, "
+    f"first_purchase_ticket = CASE WHEN {_EARLIER_SALE} THEN f.first_purchase_ticket "
+    "ELSE c.first_purchase_ticket END"
+)
+TAKEN_AGAIN = (
+    "first_visit = f.first_visit, last_visit = f.last_visit, last_purchase = f.last_purchase, "
+    "first_purchase = f.first_purchase, first_purchase_ticket = f.first_purchase_ticket"
+)
