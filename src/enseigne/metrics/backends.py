@@ -126,7 +126,17 @@ def spark_backend(lake_dir: Path | str, master: str | None = None) -> PySparkBac
         if PARTITION_COLUMN in entry.get("partitioned_by", []):
             frame = frame.drop(PARTITION_COLUMN)
         frame.createOrReplaceTempView(table)
+    _compile_bit_or()
     return ibis.pyspark.connect(session)
+
+
+def _compile_bit_or() -> None:
+    """Spark SQL has had ``bit_or`` since 3.0, but Ibis 12 compiles it for Databricks only;
+    the customer measures aggregate their window flags with it."""
+    from ibis.backends.sql.compilers.databricks import DatabricksCompiler
+    from ibis.backends.sql.compilers.pyspark import PySparkCompiler
+
+    PySparkCompiler.visit_BitOr = DatabricksCompiler.visit_BitOr
 
 
 # DuckDB type -> Spark SQL type, for the types of the canonical model.

@@ -8,6 +8,8 @@ the exception: a customer is new once, in the chain, at the store of their first
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Iterable
 
 import ibis
@@ -99,16 +101,20 @@ CUSTOMER_MEASURES = {
     "sms_reachable": lambda c: _flag((c.n_active > 0) & (c.sms_ok == 1)).sum(),
 }
 
+# Whether a customer bought in a window of a period, per (scope, customer): one bit each of
+# ``window_bits``, every period's bits in one integer. One bit_or aggregate then replaces ten
+# max() (the grouping of years of receipts by customer takes a third less time).
+WINDOW_FLAGS = ("in_period", "before", "dormant_window", "in_store", "on_web")
 # How per-(scope, customer) rows of several scopes merge into one (a store's rows into its
-# region's): counts add up, flags take the maximum.
-CUSTOMER_ROLLUP = {
-    "n_active": "sum", "in_period": "max", "before": "max", "dormant_window": "max",
-    "in_store": "max", "on_web": "max", "email_ok": "max", "sms_ok": "max",
-}
+# region's): counts add up, flags take the maximum (the bits, their union).
+CUSTOMER_ROLLUP = {"n_active": "sum", "email_ok": "max", "sms_ok": "max"}
 
-
-FLAGS = ("n_active", "in_period", "before", "dormant_window", "in_store", "on_web")
+FLAGS = ("n_active", *WINDOW_FLAGS)
 REACH_FLAGS = ("email_ok", "sms_ok")
+
+
+def _bit(period_index: int, flag: str) -> int:
+    return 2 ** (period_index * len(WINDOW_FLAGS) + WINDOW_FLAGS.index(flag))
 
 
 @shared
@@ -129,19 +135,20 @@ def period_rows(frame: Frame, with_reach: bool) -> ir.Table | None:
     t = scoped(frame, t)
     if t is None:
         return None
-    flags = {}
-    for f in siblings:
+    counts, bits = {}, []
+    for index, f in enumerate(siblings):
         active = f.in_days(t.sold_at, "active_from", "end")
-        flags.update({
-            f"{f.tag}n_active": _flag(active).sum(),
-            f"{f.tag}in_period": _flag(f.in_days(t.sold_at, "start", "end")).max(),
-            f"{f.tag}before": _flag(f.in_days(t.sold_at, "before_from", "before_to")).max(),
-            f"{f.tag}dormant_window": _flag(
-                f.in_days(t.sold_at, "dormant_from", "dormant_to")).max(),
-            f"{f.tag}in_store": _flag(active & (t.channel == "store")).max(),
-            f"{f.tag}on_web": _flag(active & t.channel.isin(WEB_CHANNELS)).max(),
-        })
-    rows = t.group_by(["scope", "customer_ref"]).aggregate(**flags)
+        counts[f"{f.tag}n_active"] = _flag(active).sum()
+        windows = {
+            "in_period": f.in_days(t.sold_at, "start", "end"),
+            "before": f.in_days(t.sold_at, "before_from", "before_to"),
+            "dormant_window": f.in_days(t.sold_at, "dormant_from", "dormant_to"),
+            "in_store": active & (t.channel == "store"),
+            "on_web": active & t.channel.isin(WEB_CHANNELS),
+        }
+        bits += [ibis.ifelse(inside, _bit(index, name), 0) for name, inside in windows.items()]
+    window_bits = functools.reduce(operator.add, bits).bit_or()
+    rows = t.group_by(["scope", "customer_ref"]).aggregate(**counts, window_bits=window_bits)
     if with_reach:
         # Joined here, once for every period and grain, rather than at each.
         reached = reach(frame.chain()).view()
@@ -165,7 +172,7 @@ def scope_rows(frame: Frame, with_reach: bool) -> ir.Table | None:
     rows = rows.view()
     to = owners(frame)
     r = rows.join(to, rows.scope == to.store_code)
-    merged = {}
+    merged = {"window_bits": r.window_bits.bit_or()}
     for f in frame.siblings():
         for name, how in CUSTOMER_ROLLUP.items():
             if f.tag + name in rows.columns:
@@ -180,8 +187,13 @@ def customer_rows(frame: Frame, with_reach: bool = False) -> ir.Table | None:
     if rows is None:
         return None
     rows = rows.view()
-    names = FLAGS + (REACH_FLAGS if with_reach else ())
-    mine = rows.select("scope", "customer_ref", **{n: rows[frame.tag + n] for n in names})
+    index = [f.tag for f in frame.siblings()].index(frame.tag)
+    counts = ("n_active", *(REACH_FLAGS if with_reach else ()))
+    mine = rows.select(
+        "scope", "customer_ref",
+        **{n: rows[frame.tag + n] for n in counts},
+        **{n: rows.window_bits // _bit(index, n) % 2 for n in WINDOW_FLAGS},
+    )
     # A customer seen only in another period's window counts for nothing here.
     return mine.filter(
         (mine.n_active > 0) | (mine.in_period == 1) | (mine.before == 1)
