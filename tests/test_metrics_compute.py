@@ -111,6 +111,15 @@ def test_like_for_like_network_is_its_stores_network(chain, stores) -> None:
         revenue = sum(r["value"] for r in comparable["store"] if r["kpi"] == "revenue")
         network = by_key(comparable["network"])[("network", "revenue")]["value"]
         assert network == pytest.approx(revenue, rel=1e-12)
+        # Customers count in the like-for-like network for their receipts in its stores only.
+        active = chain.execute(
+            "SELECT count(DISTINCT customer_ref) FROM tickets WHERE amount > 0 AND "
+            "customer_ref IS NOT NULL AND sold_at >= ? AND sold_at < ? "
+            "AND list_contains(?, store_code)",
+            [period.end - dt.timedelta(days=364), period.end + dt.timedelta(days=1),
+             sorted(listed)]).fetchone()[0]
+        customers = by_key(comparable["network"])[("network", "active_customers")]["value"]
+        assert customers == active
         board = network_dashboard(backend, period, like_for_like=True, stores=stores)
         assert {r["scope"] for r in board["stores"]} == listed
     finally:

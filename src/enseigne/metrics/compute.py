@@ -158,6 +158,7 @@ def grain_values(
             tuple((f.tag, f.grain) for f in frames),
             tuple(k.id for k in kpis),
             first.stores is None,
+            first.late_stores,
         )
         frames = [replace(f, bound=True) for f in frames]
         values = {k: v for f in frames for k, v in f.values().items()}
@@ -232,7 +233,9 @@ def compute_grains(
     scope = None if stores is None else tuple(sorted(stores))
     if like_for_like:
         scope = _like_for_like(backend, periods["c_"], n1_mode, scope)
-    return _computed(backend, chosen, grains, periods, compare, scope)
+    # Like-for-like over the whole chain keeps most of its stores (a manager's are few).
+    late = like_for_like and stores is None
+    return _computed(backend, chosen, grains, periods, compare, scope, late)
 
 
 def _checked(
@@ -267,11 +270,12 @@ def _computed(
     periods: dict[str, Period],
     compare: Sequence[str],
     scope: tuple[str, ...] | None,
+    late_stores: bool = False,
 ) -> dict[str, list[dict]]:
     """{grain: records} for the stores of ``scope`` (None: all), in one query."""
     paired = tuple(periods.items())
     frames = [
-        Frame(backend, g, p, scope, tag=tag, periods=paired)
+        Frame(backend, g, p, scope, tag=tag, periods=paired, late_stores=late_stores)
         for tag, p in periods.items() for g in grains
     ]
     values = dict(zip(((f.tag, f.grain) for f in frames),

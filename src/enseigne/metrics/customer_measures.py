@@ -123,6 +123,7 @@ def period_rows(frame: Frame, with_reach: bool) -> ir.Table | None:
     query, with each period's flags (columns prefixed by its tag): years of receipts are
     scanned and grouped once for the period and its N-1, not once each."""
     siblings = frame.siblings()
+    late = frame.late_stores and frame.grain == "store"
     t = frame.table("tickets")
     t = _filtered(
         t,
@@ -130,7 +131,7 @@ def period_rows(frame: Frame, with_reach: bool) -> ir.Table | None:
         t.customer_ref.notnull(),
         t.sold_at >= _earliest(f.ts("window_from") for f in siblings),
         t.sold_at < _latest(f.ts("end", after=True) for f in siblings),
-        frame.in_stores(t.store_code),
+        None if late else frame.in_stores(t.store_code),
     )
     t = scoped(frame, t)
     if t is None:
@@ -149,6 +150,8 @@ def period_rows(frame: Frame, with_reach: bool) -> ir.Table | None:
         bits += [ibis.ifelse(inside, _bit(index, name), 0) for name, inside in windows.items()]
     window_bits = functools.reduce(operator.add, bits).bit_or()
     rows = t.group_by(["scope", "customer_ref"]).aggregate(**counts, window_bits=window_bits)
+    if late:
+        rows = _filtered(rows, frame.in_stores(rows.scope))
     if with_reach:
         # Joined here, once for every period and grain, rather than at each.
         reached = reach(frame.chain()).view()

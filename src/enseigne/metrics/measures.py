@@ -107,6 +107,9 @@ class Frame:
     grain: str
     period: Period
     stores: tuple[str, ...] | None = None  # None: every store
+    # The stores are most of the chain (like-for-like): the customers' rows are grouped by
+    # store first and filtered after, which costs less than testing every receipt's store.
+    late_stores: bool = False
     bound: bool = False
     tag: str = ""  # prefixes the placeholders' names, so two periods share one query
     # Every (tag, period) computed in the same query, this frame's included: families that
