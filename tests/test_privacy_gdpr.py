@@ -331,6 +331,9 @@ def test_retention_anonymises_them_in_one_go(ageing_file: Path):
     con = connect(ageing_file)
     try:
         assert {e["action"] for e in audit.entries(con)} == {"retention"}
+        # One entry per person anonymised, under their new key.
+        assert sorted(e["customer_ref"] for e in audit.entries(con)) == sorted(
+            r for r in left if r.startswith(ANON_PREFIX))
         assert retention_candidates(con, dt.date.today(), 3) == []
         assert apply_retention(con, ADMIN, dt.date.today(), 3) == []
     finally:

@@ -24,12 +24,30 @@ def record(
     detail: str | None = None,
 ) -> None:
     """Log one access to personal data (origin: "cli", "web 127.0.0.1", "api 10.0.0.2"...)."""
+    record_each(con, actor=actor, role=role, action=action, customer_refs=[customer_ref],
+                origin=origin, detail=detail)
+
+
+def record_each(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    customer_refs: list[str | None],
+    origin: str,
+    detail: str | None = None,
+) -> None:
+    """Log the same access to each of several customers, in one statement (a retention of
+    20,000 customers spent 7 s inserting their entries one by one)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
+    if not customer_refs:
+        return
     con.execute(
         "INSERT INTO audit_log (actor, role, action, customer_ref, detail, origin) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        [actor, role, action, customer_ref, detail, origin],
+        "SELECT ?, ?, ?, unnest(?::VARCHAR[]), ?, ?",
+        [actor, role, action, customer_refs, detail, origin],
     )
 
 

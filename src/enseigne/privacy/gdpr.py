@@ -145,9 +145,8 @@ def _anonymise(
                 f"UPDATE customer_merges SET {column} = m.anon FROM erase_map m "
                 f"WHERE customer_merges.{column} = m.ref"
             )
-        for anon in keys.values():
-            audit.record(con, actor=reader.name, role=reader.role, action=action,
-                         customer_ref=anon, origin=reader.origin)
+        audit.record_each(con, actor=reader.name, role=reader.role, action=action,
+                          customer_refs=list(keys.values()), origin=reader.origin)
         con.execute("DROP TABLE erase_map")
         con.execute("COMMIT")
     except Exception:

@@ -258,9 +258,9 @@ def _after_import(
         stored = _stored_answer(cur, keep[0], keep[1], keep[3])
         if stored is not None:
             return stored
-    for ref in refs or ():
-        audit.record(cur, actor=reader.name, role=reader.role, action="change",
-                     customer_ref=ref, origin=reader.origin, detail=f"live API: {kind}")
+    audit.record_each(cur, actor=reader.name, role=reader.role, action="change",
+                      customer_refs=list(refs or ()), origin=reader.origin,
+                      detail=f"live API: {kind}")
     if keep is not None:
         _keep_answer(cur, *keep, answer)
     return answer
