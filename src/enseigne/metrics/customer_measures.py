@@ -108,8 +108,6 @@ WINDOW_FLAGS = ("in_period", "before", "dormant_window", "in_store", "on_web")
 # How per-(scope, customer) rows of several scopes merge into one (a store's rows into its
 # region's): counts add up, flags take the maximum (the bits, their union).
 CUSTOMER_ROLLUP = {"n_active": "sum", "email_ok": "max", "sms_ok": "max"}
-
-FLAGS = ("n_active", *WINDOW_FLAGS)
 REACH_FLAGS = ("email_ok", "sms_ok")
 
 
