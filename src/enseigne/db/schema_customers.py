@@ -76,10 +76,21 @@ def fold_customer_stores(con: duckdb.DuckDBPyConnection, refs: list[str], surviv
 
 
 def rebuild_customer_stores(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute the table from every stored receipt (the demo, the migration, a fixture
-    that writes receipts with SQL)."""
-    con.execute("DELETE FROM customer_stores")
+    """Recompute the table from every stored receipt (the migration, a fixture that writes
+    receipts with SQL). The table is made again, as it stands, rather than emptied: DuckDB
+    pays ~16 µs per row deleted from an indexed table when the transaction commits (2.3
+    million rows at 10 million ticket lines: 38 s, against 5 s for the whole rebuild)."""
+    table = con.execute(
+        "SELECT sql FROM duckdb_tables() WHERE table_name = 'customer_stores' "
+        "AND schema_name = 'main' AND database_name = current_database()").fetchone()[0]
+    indexes = [row[0] for row in con.execute(
+        "SELECT sql FROM duckdb_indexes() WHERE table_name = 'customer_stores' "
+        "AND schema_name = 'main' AND database_name = current_database()").fetchall()]
+    con.execute("DROP TABLE customer_stores")
+    con.execute(table)
     con.execute(f"INSERT INTO customer_stores {AGGREGATE.format(source='tickets')} ORDER BY 1, 2")
+    for index in indexes:
+        con.execute(index)
 
 
 def create_customer_stores(con: duckdb.DuckDBPyConnection) -> None:
