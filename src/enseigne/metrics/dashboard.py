@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from enseigne.metrics.catalogue import CATALOGUE, KPIS, Kpi
 from enseigne.metrics.compute import compute_grains
+from enseigne.metrics.measures import STORE_BASED
 from enseigne.metrics.periods import Period, n1_period, period_of_kind
 
 # Every KPI but the survey ones, which have too few answers per store and month to rank.
@@ -73,10 +74,10 @@ def network_dashboard(
 ) -> dict:
     """Everything the dashboard shows, JSON-ready (dates as ISO strings)."""
     grains = compute_grains(
-        backend, kpis, ("store", "region", "network"), period, ("n-1", "target"),
+        backend, kpis, STORE_BASED, period, ("n-1", "target"),
         like_for_like=like_for_like, stores=stores, n1_mode=n1_mode,
     )
-    by_store, by_region, network = (_rows(grains[g]) for g in ("store", "region", "network"))
+    by_store, by_region, network = (_rows(grains[g]) for g in STORE_BASED)
     info = _store_info(backend)
     store_rows = [
         {"scope": code, "name": info.get(code, {}).get("name", code),
