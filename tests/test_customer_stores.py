@@ -1,6 +1,7 @@
-"""customer_stores, where each customer bought: always what the receipts say, whichever path
-wrote them (import, receipts extended by a later file, merge, erasure, demo, migration), and
-a small batch's duplicates and conflicts found as a large file's are."""
+"""customer_stores, where each customer bought, and customer_sales, each sale with the
+customer's previous ones: always what the receipts say, whichever path wrote them (import,
+receipts extended by a later file, merge, erasure, demo, migration), and a small batch's
+duplicates and conflicts found as a large file's are."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from enseigne.customers.identity import merge_customers
 from enseigne.db.migrations import migrate
-from enseigne.db.schema_customers import AGGREGATE, FOLD, INDEX_DDL
+from enseigne.db.schema_customers import AGGREGATE, FOLD, INDEX_DDL, SALES_LINKS
 from enseigne.demo import build_demo
 from enseigne.ingest import import_file, load
 from enseigne.privacy.gate import Reader, customer_scope_sql, may_see
@@ -35,6 +36,14 @@ def from_receipts(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     return con.execute(f"{AGGREGATE.format(source='tickets')} ORDER BY ALL").fetchall()
 
 
+def sales_as_stored(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute("SELECT * FROM customer_sales ORDER BY ALL").fetchall()
+
+
+def sales_from_receipts(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute(f"{SALES_LINKS.format(mine='')} ORDER BY ALL").fetchall()
+
+
 @pytest.fixture
 def bought(stores, write_csv) -> duckdb.DuckDBPyConnection:
     import_file(stores, "tickets", write_csv("first.csv", HEADER + FIRST))
@@ -43,6 +52,7 @@ def bought(stores, write_csv) -> duckdb.DuckDBPyConnection:
 
 def test_an_import_records_where_each_customer_bought(bought, write_csv) -> None:
     assert as_stored(bought) == from_receipts(bought)
+    assert sales_as_stored(bought) == sales_from_receipts(bought)
     assert [row[:2] for row in as_stored(bought)] == [("C1", "S01"), ("C1", "S02"), ("C2", "S01")]
     import_file(bought, "tickets", write_csv("later.csv", HEADER + (
         "T5;1;2026-05-01 10:00;S02;C2;P1;1;12,00\n"
@@ -52,6 +62,7 @@ def test_an_import_records_where_each_customer_bought(bought, write_csv) -> None
         "T0;1;2025-12-01 10:00;S01;C1;P1;1;5,00\n"
         "T03;1;2026-02-01 09:00;S01;C2;P1;1;8,00\n")))
     assert as_stored(bought) == from_receipts(bought)
+    assert sales_as_stored(bought) == sales_from_receipts(bought)
     assert bought.execute(
         "SELECT first_purchase_ticket FROM customer_stores WHERE customer_ref = 'C2' "
         "AND store_code = 'S01'").fetchone()[0] == "T03"
@@ -67,6 +78,7 @@ def test_a_receipt_extended_into_a_return_no_longer_counts_as_a_purchase(bought,
         "T2;2;2026-03-01 11:00;S02;C1;P1;-2;-50,00\n")))
     assert bought.execute("SELECT amount FROM tickets WHERE ticket_id = 'T2'").fetchone()[0] < 0
     assert as_stored(bought) == from_receipts(bought)
+    assert sales_as_stored(bought) == sales_from_receipts(bought)
     c1_s02 = [row for row in as_stored(bought) if row[:2] == ("C1", "S02")]
     assert c1_s02[0][4] is None  # no sale left in that store
 
@@ -77,15 +89,18 @@ def test_a_merge_and_an_erasure_carry_the_rows_with_the_receipts(bought, write_c
         "C1;Jeanne;Dupont;jeanne@example.fr;S01\nC2;Jeanne;Dupont;jeanne@example.fr;S01\n")))
     merge_customers(bought, ADMIN, "C1", "C2")
     assert as_stored(bought) == from_receipts(bought)
+    assert sales_as_stored(bought) == sales_from_receipts(bought)
     assert {row[0] for row in as_stored(bought)} == {"C1"}
     # Both customers bought in S01: the merge leaves one row per store.
     assert bought.execute("SELECT count(*) FROM customer_stores").fetchone()[0] == 2
     anonymous = erase_person(bought, ADMIN, "C1")
     assert as_stored(bought) == from_receipts(bought)
+    assert sales_as_stored(bought) == sales_from_receipts(bought)
     assert {row[0] for row in as_stored(bought)} == {anonymous}
     import_file(bought, "tickets", write_csv("next.csv", HEADER + (
         f"T7;1;2026-07-01 10:00;S01;{anonymous};P1;1;10,00\n")))
     assert as_stored(bought) == from_receipts(bought)
+    assert sales_as_stored(bought) == sales_from_receipts(bought)
     assert bought.execute("SELECT count(*) FROM customer_stores").fetchone()[0] == 2
 
 
@@ -105,9 +120,11 @@ def test_the_store_scope_is_the_same_from_customer_stores_as_from_the_receipts(b
 
 def test_the_migrations_fill_the_table_from_the_receipts_already_stored(bought) -> None:
     bought.execute("DROP TABLE customer_stores")
+    bought.execute("DROP TABLE customer_sales")
     bought.execute("DELETE FROM schema_migrations WHERE version >= 6")
-    assert [m.version for m in migrate(bought)] == [6, 7]
+    assert [m.version for m in migrate(bought)] == [6, 7, 8]
     assert as_stored(bought) == from_receipts(bought)
+    assert sales_as_stored(bought) == sales_from_receipts(bought)
 
 
 def test_a_database_at_version_6_gets_each_customer_and_store_first_sale(bought) -> None:
@@ -115,9 +132,11 @@ def test_a_database_at_version_6_gets_each_customer_and_store_first_sale(bought)
     bought.execute("ALTER TABLE customer_stores DROP COLUMN first_purchase_ticket")
     bought.execute("ALTER TABLE customer_stores DROP COLUMN first_purchase")
     bought.execute(INDEX_DDL)
-    bought.execute("DELETE FROM schema_migrations WHERE version = 7")
-    assert [m.version for m in migrate(bought)] == [7]
+    bought.execute("DROP TABLE customer_sales")
+    bought.execute("DELETE FROM schema_migrations WHERE version >= 7")
+    assert [m.version for m in migrate(bought)] == [7, 8]
     assert as_stored(bought) == from_receipts(bought)
+    assert sales_as_stored(bought) == sales_from_receipts(bought)
     firsts = bought.execute("SELECT customer_ref, store_code, first_purchase, "
                             "first_purchase_ticket FROM customer_stores ORDER BY 1, 2").fetchall()
     assert [(ref, store, str(at), ticket) for ref, store, at, ticket in firsts] == [
@@ -128,6 +147,7 @@ def test_a_database_at_version_6_gets_each_customer_and_store_first_sale(bought)
 def test_the_demo_derives_the_table_from_its_receipts(con) -> None:
     build_demo(con, stores=3, customers=300, years=1)
     assert as_stored(con) == from_receipts(con)
+    assert sales_as_stored(con) == sales_from_receipts(con)
     assert con.execute("SELECT count(*) FROM customer_stores").fetchone()[0] == len(
         from_receipts(con))
 
@@ -145,3 +165,4 @@ def test_small_and_large_batches_find_the_same_duplicates_and_conflicts(
         "T8;1;2026-08-01 09:00;S01;C2;P1;1;10,00\n")))   # new
     assert (summary.rows_loaded, summary.duplicates, summary.rejected) == (1, 1, 1)
     assert as_stored(bought) == from_receipts(bought)
+    assert sales_as_stored(bought) == sales_from_receipts(bought)

@@ -61,4 +61,5 @@ ENTITY_LABELS = {
     "survey_responses": "Réponses aux enquêtes", "feedback": "Réclamations et avis",
     "quarantine": "Quarantaine (lignes rejetées)",
     "customer_stores": "Clients par magasin (dérivé)",
+    "customer_sales": "Ventes des clients et leurs achats précédents (dérivé)",
 }

@@ -22,7 +22,7 @@ import duckdb
 
 from enseigne.customers.edit import record_change, transaction
 from enseigne.db.connect import quote_ident
-from enseigne.db.schema_customers import fold_customer_stores
+from enseigne.db.schema_customers import fold_customer_stores, link_sales
 from enseigne.privacy import audit
 from enseigne.privacy.gate import AccessDenied, Reader, customer_scope_sql, may_see
 
@@ -37,8 +37,10 @@ FILLABLE = (
 )
 # Tables that keep their own rows under the absorbed ref: the append-only audit log (it
 # says who read whom, then) and the merge log itself; customer_stores is derived from the
-# receipts, so it follows them without being listed among the moved rows.
-NOT_MOVED = ("customers", "audit_log", "customer_merges", "customer_stores")
+# receipts, so it follows them without being listed among the moved rows (customer_sales too).
+NOT_MOVED = (
+    "customers", "audit_log", "customer_merges", "customer_stores", "customer_sales",
+)
 SHOWN = ("customer_ref", "first_name", "last_name", "email", "phone", "birth_date",
          "postal_code", "city", "store_code")
 MAX_LIMIT = 500
@@ -240,6 +242,8 @@ def merge_customers(
         con.execute("DELETE FROM customers WHERE customer_ref = ?", [absorbed_ref])
         moved = _move_rows(con, survivor_ref, absorbed_ref)
         fold_customer_stores(con, [survivor_ref, absorbed_ref], survivor_ref)
+        # Their sales interleave at a store they share: linked again, as one customer's.
+        link_sales(con, "SELECT unnest(?::VARCHAR[])", [[survivor_ref, absorbed_ref]])
         if filled:
             record_change(con, survivor_ref, reader.name, filled, f"merge of {absorbed_ref}")
         explanation = {"rows": moved, "filled": filled}

@@ -9,7 +9,11 @@ import duckdb
 
 from enseigne.db.schema import CANONICAL_DDL
 from enseigne.db.schema_auth import AUTH_DDL
-from enseigne.db.schema_customers import add_first_purchases, create_customer_stores
+from enseigne.db.schema_customers import (
+    add_first_purchases,
+    create_customer_sales,
+    create_customer_stores,
+)
 from enseigne.db.schema_privacy import (
     API_AND_MERGES_DDL,
     CONSENT_PROVENANCE_DDL,
@@ -39,6 +43,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "consent seller and wording version", _sql(CONSENT_PROVENANCE_DDL)),
     Migration(6, "customer stores (scope, search, profile)", create_customer_stores),
     Migration(7, "customer stores' first sale (new customers)", add_first_purchases),
+    Migration(8, "customer sales and their previous sales (customer KPIs)", create_customer_sales),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -19,6 +19,8 @@ and store, never one per receipt (an index over the receipts would not fit in th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 
 CUSTOMER_STORES_DDL = """
@@ -104,3 +106,65 @@ def add_first_purchases(con: duckdb.DuckDBPyConnection) -> None:
     from returning ones reads this table rather than every receipt before the period."""
     con.execute(FIRST_PURCHASE_DDL)
     rebuild_customer_stores(con)
+
+
+# --- customer_sales: each identified sale and the customer's sales before it ---------------
+#
+# Counting customers (active, buyers, retained...) per store groups years of receipts by
+# customer: at 100 million ticket lines, 29 million receipts into 6 million rows, most of
+# the dashboard's time. With each sale's previous sales at the same store beside it, a
+# customer is counted once by a test on one row (their first sale in the window: the one
+# whose previous sale is before it) and a store's counts are filtered counts of its sales.
+# Only earlier sales are kept, so that a later sale never changes a stored row.
+
+CUSTOMER_SALES_DDL = """
+CREATE TABLE customer_sales (
+    customer_ref VARCHAR NOT NULL,
+    store_code VARCHAR NOT NULL,
+    channel VARCHAR NOT NULL,
+    sold_at TIMESTAMP NOT NULL,
+    ticket_id VARCHAR NOT NULL,
+    previous_sale TIMESTAMP,
+    sale_before_previous TIMESTAMP,
+    previous_same_channel TIMESTAMP
+);
+"""
+
+# Sales receipts of ``customers`` (a subquery of customer refs, or every customer), with the
+# same customer's previous sales at the same store in (sold_at, ticket_id) order. A channel
+# is the store or the web (web and app): the previous sale through the same one, from the
+# same ordering (one sort instead of two: 0.9 s against 1.4 s at 10 million lines).
+SALES_LINKS = (
+    "SELECT customer_ref, store_code, channel, sold_at, ticket_id, "
+    "lag(sold_at) OVER pair AS previous_sale, "
+    "lag(sold_at, 2) OVER pair AS sale_before_previous, "
+    "CASE WHEN channel = 'store' "
+    "THEN max(sold_at) FILTER (WHERE channel = 'store') OVER earlier "
+    "ELSE max(sold_at) FILTER (WHERE channel <> 'store') OVER earlier "
+    "END AS previous_same_channel "
+    "FROM tickets WHERE amount > 0 AND customer_ref IS NOT NULL{mine} "
+    "WINDOW pair AS (PARTITION BY customer_ref, store_code ORDER BY sold_at, ticket_id), "
+    "earlier AS (pair ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+)
+
+
+def link_sales(
+    con: duckdb.DuckDBPyConnection, customers: str | None = None, params: Sequence = ()
+) -> None:
+    """Make the ``customer_sales`` rows of ``customers`` (a subquery yielding customer
+    refs, with its ``params``; None: every customer) again from their receipts. Stored by
+    date, so that a query on recent months skips the older ones."""
+    if customers is None:
+        mine, params = "", ()
+        con.execute("DELETE FROM customer_sales")
+    else:
+        mine = f" AND customer_ref IN ({customers})"
+        con.execute(f"DELETE FROM customer_sales WHERE customer_ref IN ({customers})", params)
+    con.execute(
+        f"INSERT INTO customer_sales {SALES_LINKS.format(mine=mine)} ORDER BY sold_at", params)
+
+
+def create_customer_sales(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 8: each sale with the customer's previous sales at its store."""
+    con.execute(CUSTOMER_SALES_DDL)
+    link_sales(con)

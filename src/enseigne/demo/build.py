@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from enseigne.db.migrations import migrate
 from enseigne.db.schema_customers import AGGREGATE as CUSTOMER_STORES
+from enseigne.db.schema_customers import SALES_LINKS
 from enseigne.demo import baskets, profiles, service
 from enseigne.demo import customers as model
 from enseigne.demo.reference import CATEGORIES, CITIES, FORMATS
@@ -171,6 +172,7 @@ INSERTS = {
     # derived from the receipts, as the import keeps it (see enseigne.db.schema_customers)
     "customer_stores": f"INSERT INTO customer_stores {CUSTOMER_STORES.format(source='tickets')} "
                        "ORDER BY 1, 2",
+    "customer_sales": f"INSERT INTO customer_sales {SALES_LINKS.format(mine='')} ORDER BY sold_at",
     "footfall": """INSERT INTO footfall (store_code, date, hour, visitors)
         SELECT demo_store(store), date, NULL, visitors FROM demo_raw_footfall""",
     "surveys": """INSERT INTO survey_responses (response_id, answered_at, store_code,
@@ -200,7 +202,7 @@ def _load(
         con.register(f"demo_raw_{name}", table)
     con.execute("BEGIN TRANSACTION")
     try:
-        for table in (*CANONICAL_TABLES, "customer_stores"):
+        for table in (*CANONICAL_TABLES, "customer_stores", "customer_sales"):
             con.execute(f"DELETE FROM {table}")
         for i, (name, sql) in enumerate(INSERTS.items()):
             con.execute(sql)

@@ -11,6 +11,7 @@ import duckdb
 
 from enseigne.db.connect import quote_ident, quote_literal
 from enseigne.db.schema_customers import AGGREGATE as CUSTOMER_STORES
+from enseigne.db.schema_customers import link_sales
 from enseigne.ingest.kinds import Kind
 from enseigne.ingest.stage import column_types
 
@@ -394,6 +395,7 @@ def roll_up_tickets(
     if not con.execute("SELECT count(*) FROM (FROM tickets LIMIT 1)").fetchone()[0]:
         con.execute(f"INSERT INTO tickets {new}")
         remember_customer_stores(con, "tickets")
+        link_sales(con)
         return
     con.execute(f"CREATE OR REPLACE TEMP TABLE _new_tickets AS {new}")
     extends = con.execute(
@@ -415,6 +417,7 @@ def roll_up_tickets(
         con.execute("DELETE FROM tickets WHERE ticket_id IN (SELECT ticket_id FROM _new_tickets)")
     con.execute("INSERT INTO tickets SELECT * FROM _new_tickets")
     remember_customer_stores(con, "_new_tickets", again=bool(extends))
+    link_sales(con, "SELECT customer_ref FROM _new_tickets WHERE customer_ref IS NOT NULL")
     con.execute("DROP TABLE _new_tickets")
 
 

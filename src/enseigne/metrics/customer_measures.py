@@ -17,6 +17,7 @@ import ibis.expr.types as ir
 
 from enseigne.metrics.measures import (
     ROLLED_UP,
+    SCOPE_TYPE,
     STORE_BASED,
     WEB_CHANNELS,
     Frame,
@@ -203,8 +204,117 @@ def customer_rows(frame: Frame, with_reach: bool = False) -> ir.Table | None:
 
 
 def customer_family(frame: Frame, names: Iterable[str]) -> ir.Table | None:
+    names = tuple(n for n in names if n in CUSTOMER_MEASURES)
+    if frame.grain == "store":
+        counts = sale_counts(frame.first_sibling(), any(n in REACH_MEASURES for n in names))
+        # Each period's reader takes its own view(): the counts are then one CTE, computed
+        # once for the period and its N-1.
+        counts = counts.view()
+        # A store none of whose customers falls in this period's windows has no figures
+        # (as a store without a receipt of the period has none).
+        mine = counts.filter(counts[frame.tag + "seen"] > 0)
+        return mine.select("scope", **{n: mine[frame.tag + n] for n in names})
     rows = customer_rows(frame, any(n in REACH_MEASURES for n in names))
     return None if rows is None else _aggregate(rows, CUSTOMER_MEASURES, names)
+
+
+def _first_in(f: Frame, s: ir.Table, first: str, last: str,
+              previous: ir.TimestampValue | None = None) -> ir.BooleanValue:
+    """A sale on a day of [first, last] that is the customer's first there (at its store,
+    or through its channel with ``previous``): one such sale per customer who bought."""
+    previous = s.previous_sale if previous is None else previous
+    return f.in_days(s.sold_at, first, last) & (previous.isnull() | (previous < f.ts(first)))
+
+
+def _sale_conditions(f: Frame, s: ir.Table) -> dict[str, ir.BooleanValue]:
+    """Each count of CUSTOMER_MEASURES as the sales it counts (``customer_sales``), one
+    per customer; the dormant and omnichannel counts are sums and differences of them."""
+    active = f.in_days(s.sold_at, "active_from", "end")
+    first_active = _first_in(f, s, "active_from", "end")
+    # Repeat: bought in the period and twice in the active window. Counted at the first sale
+    # of the period preceded by one in the window, or else at the period's second sale.
+    a, since = f.ts("active_from"), f.ts("repeat_from")
+    p, pp = s.previous_sale, s.sale_before_previous
+    repeat = (s.sold_at >= since) & (s.sold_at < f.ts("end", after=True)) & (
+        ((p >= a) & (p < since)) | ((p >= since) & (pp.isnull() | (pp < a))))
+    in_store = s.channel == "store"
+    return {
+        "seen": f.in_days(s.sold_at, "window_from", "end"),
+        "active": first_active,
+        "active_tickets": active,
+        "buyers": _first_in(f, s, "start", "end"),
+        "repeaters": repeat,
+        "previously_active": _first_in(f, s, "before_from", "before_to"),
+        "retained": f.in_days(s.sold_at, "start", "end")
+        & f.in_days(s.previous_sale, "before_from", "before_to"),
+        # Bought in the dormant window, minus those who bought again since (in the active
+        # window, which starts the day after it).
+        "dormant_window": _first_in(f, s, "dormant_from", "dormant_to"),
+        "dormant_back": active & f.in_days(s.previous_sale, "dormant_from", "dormant_to"),
+        # Both channels: first in the window through the store, plus through the web, minus
+        # those first in it at all (every channel is the store or the web).
+        "first_in_store": in_store & _first_in(f, s, "active_from", "end",
+                                               s.previous_same_channel),
+        "first_on_web": ~in_store & _first_in(f, s, "active_from", "end",
+                                              s.previous_same_channel),
+    }
+
+
+@shared
+def sale_counts(frame: Frame, with_reach: bool) -> ir.Table:
+    """Per store, every period's customer counts (columns prefixed by its tag), counted
+    on each customer's first sale in a window rather than by grouping their receipts."""
+    siblings = frame.siblings()
+    late = frame.late_stores
+    s = frame.table("customer_sales")
+    s = _filtered(
+        s,
+        s.sold_at >= _earliest(f.ts("window_from") for f in siblings),
+        s.sold_at < _latest(f.ts("end", after=True) for f in siblings),
+        None if late else frame.in_stores(s.store_code),
+    )
+    s = s.mutate(scope=s.store_code.cast(SCOPE_TYPE))
+    conditions = {f.tag: _sale_conditions(f, s) for f in siblings}
+    # sum(CASE) rather than count(*) FILTER: half the time in DuckDB (22 counts over 29
+    # million sales at 100 million lines: 1.1 s against 2.1 s).
+    counts = {
+        tag + name: _flag(condition).sum()
+        for tag, named in conditions.items() for name, condition in named.items()
+    }
+    rows = s.group_by("scope").aggregate(**counts)
+    if late:
+        rows = _filtered(rows, frame.in_stores(rows.scope))
+    measures = {}
+    for f in siblings:
+        t = f.tag
+        measures[t + "dormant"] = rows[t + "dormant_window"] - rows[t + "dormant_back"]
+        measures[t + "omnichannel"] = (
+            rows[t + "first_in_store"] + rows[t + "first_on_web"] - rows[t + "active"])
+    rows = rows.mutate(**measures)
+    if not with_reach:
+        return rows
+    # Reach: each customer active at a store (their first sale in the window) joined once
+    # with whether they can be reached at each period's end.
+    firsts = {f.tag: conditions[f.tag]["active"] for f in siblings}
+    a = s.filter(
+        # The active windows' span, which the engine can skip to (sales are stored by date).
+        s.sold_at >= _earliest(f.ts("active_from") for f in siblings),
+        s.sold_at < _latest(f.ts("end", after=True) for f in siblings),
+        ibis.or_(*firsts.values()),
+    )
+    a = a.select("scope", "customer_ref", **{t + "first": _flag(c) for t, c in firsts.items()})
+    # Only the customers reachable at some period's end: the others add nothing.
+    reached = reach(frame.chain()).view()
+    flags = [c for c in reached.columns if c != "customer_ref"]
+    reached = reached.filter(ibis.or_(*(reached[c] == 1 for c in flags)))
+    a = a.join(reached, "customer_ref")
+    sums = {}
+    for t in firsts:
+        for measure, flag in zip(REACH_MEASURES, REACH_FLAGS, strict=True):
+            sums[t + measure] = (a[t + "first"] * a[t + flag]).sum()
+    reached_rows = a.group_by("scope").aggregate(**sums)
+    rows = rows.left_join(reached_rows, "scope").drop("scope_right")
+    return rows.mutate(**{c: rows[c].fill_null(0) for c in sums})
 
 
 @shared

@@ -91,6 +91,9 @@ def named_days(period: Period) -> dict[str, dt.date]:
         "dormant_to": period.end - days(DORMANT_DAYS[0]),
     }
     named["window_from"] = min(named["before_from"], named["dormant_from"])
+    # Where a repeat buyer's counted sale may fall: in the period and in the active window
+    # (a period may be longer than the window).
+    named["repeat_from"] = max(named["active_from"], named["start"])
     return named
 
 
