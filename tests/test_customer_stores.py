@@ -166,3 +166,35 @@ def test_small_and_large_batches_find_the_same_duplicates_and_conflicts(
     assert (summary.rows_loaded, summary.duplicates, summary.rejected) == (1, 1, 1)
     assert as_stored(bought) == from_receipts(bought)
     assert sales_as_stored(bought) == sales_from_receipts(bought)
+
+
+CHANNEL_HEADER = "ticket_id;line_no;sold_at;store_code;channel;customer_ref;sku;quantity;amount\n"
+
+
+def test_sales_through_both_channels_take_their_previous_sales_file_after_file(
+    stores, write_csv
+) -> None:
+    """Each file's sales follow the stored ones (taken from the last stored sale) or come
+    late (the customer linked again): the table is what all the receipts give either way."""
+    files = [
+        "T10;1;2026-01-01 10:00;S01;store;C1;P1;1;10,00\n"
+        "T11;1;2026-01-02 10:00;S01;web;C1;P1;1;10,00\n"
+        "T12;1;2026-01-03 10:00;S01;store;C1;P1;1;10,00\n",
+        # two sales at the same second: the ticket id orders them
+        "T13;1;2026-02-01 10:00;S01;web;C1;P1;1;10,00\n"
+        "T15;1;2026-02-02 10:00;S01;store;C1;P1;1;10,00\n"
+        "T14;1;2026-02-02 10:00;S01;store;C1;P1;1;10,00\n",
+        "T16;1;2026-03-01 10:00;S01;app;C1;P1;1;10,00\n",
+        "T09;1;2026-01-15 10:00;S01;store;C1;P1;1;10,00\n",  # late
+        "T17;1;2026-03-01 10:00;S01;web;C1;P1;1;10,00\n",    # at the second of the last one
+    ]
+    for number, rows in enumerate(files):
+        import_file(stores, "tickets", write_csv(f"f{number}.csv", CHANNEL_HEADER + rows))
+        assert sales_as_stored(stores) == sales_from_receipts(stores), number
+        if number == 2:
+            previous = stores.execute(
+                "SELECT previous_sale, sale_before_previous, previous_same_channel, "
+                "previous_other_channel FROM customer_sales WHERE ticket_id = 'T16'").fetchone()
+            assert [str(at) for at in previous] == [
+                "2026-02-02 10:00:00", "2026-02-02 10:00:00", "2026-02-01 10:00:00",
+                "2026-02-02 10:00:00"]
