@@ -465,6 +465,9 @@ def append_sales(con: duckdb.DuckDBPyConnection, receipts: str) -> None:
         "CREATE OR REPLACE TEMP TABLE _sales AS SELECT customer_ref, store_code, channel, "
         f"sold_at, ticket_id FROM {receipts} WHERE amount > 0 AND customer_ref IS NOT NULL")
     refs = few_codes(con, "customer_ref", "_sales")
+    if refs == []:  # no identified sale
+        con.execute("DROP TABLE _sales")
+        return
     if refs is None:
         mine, params = "customer_ref IN (SELECT customer_ref FROM _sales)", []
     else:  # a list of constants: DuckDB reads customer_stores through its index
