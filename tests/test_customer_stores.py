@@ -129,8 +129,9 @@ def test_the_migrations_fill_the_table_from_the_receipts_already_stored(bought) 
 
 def test_a_database_at_version_6_gets_each_customer_and_store_first_sale(bought) -> None:
     bought.execute("DROP INDEX customer_stores_ref")  # DuckDB drops no column under an index
-    bought.execute("ALTER TABLE customer_stores DROP COLUMN first_purchase_ticket")
-    bought.execute("ALTER TABLE customer_stores DROP COLUMN first_purchase")
+    for column in ("last_web_sale", "last_store_sale", "sale_before_last",
+                   "first_purchase_ticket", "first_purchase"):
+        bought.execute(f"ALTER TABLE customer_stores DROP COLUMN {column}")
     bought.execute(INDEX_DDL)
     bought.execute("DROP TABLE customer_sales")
     bought.execute("DELETE FROM schema_migrations WHERE version >= 7")

@@ -33,6 +33,12 @@ CREATE TABLE customer_stores (
 );
 """
 
+LAST_SALES_DDL = """
+ALTER TABLE customer_stores ADD COLUMN sale_before_last TIMESTAMP;
+ALTER TABLE customer_stores ADD COLUMN last_store_sale TIMESTAMP;
+ALTER TABLE customer_stores ADD COLUMN last_web_sale TIMESTAMP;
+"""
+
 FIRST_PURCHASE_DDL = """
 ALTER TABLE customer_stores ADD COLUMN first_purchase TIMESTAMP;
 ALTER TABLE customer_stores ADD COLUMN first_purchase_ticket VARCHAR;
@@ -44,14 +50,22 @@ _FIRST_SALE = (
     "arg_min({ticket}, ({at}, {ticket})) FILTER (WHERE {sale}) AS first_purchase_ticket"
 )
 
+# The second latest of a list of sales (NULL when it has fewer than two).
+SECOND_LAST = "list_sort(list_filter({sales}, x -> x IS NOT NULL), 'DESC')[2]"
+
 # The rows of ``source`` (receipts with the columns of ``tickets``), one per customer and
-# store, in the table's column order.
+# store, in the table's column order. The sale before the last and the last sale through
+# each channel (migration 8) are what a new sale needs of its predecessors in
+# ``customer_sales``.
 AGGREGATE = (
     "SELECT customer_ref, store_code, min(sold_at) AS first_visit, max(sold_at) AS last_visit, "
     "max(sold_at) FILTER (WHERE amount > 0) AS last_purchase, "
     "min(sold_at) FILTER (WHERE amount > 0) AS first_purchase, "
     + _FIRST_SALE.format(ticket="ticket_id", at="sold_at", sale="amount > 0")
-    + " FROM {source} WHERE customer_ref IS NOT NULL GROUP BY customer_ref, store_code"
+    + ", (max(sold_at, 2) FILTER (WHERE amount > 0))[2] AS sale_before_last, "
+    "max(sold_at) FILTER (WHERE amount > 0 AND channel = 'store') AS last_store_sale, "
+    "max(sold_at) FILTER (WHERE amount > 0 AND channel <> 'store') AS last_web_sale"
+    " FROM {source} WHERE customer_ref IS NOT NULL GROUP BY customer_ref, store_code"
 )
 # Rows of ``source`` (the rows of two merged customers) folded into one per customer and store.
 FOLD = (
@@ -60,7 +74,9 @@ FOLD = (
     "min(first_purchase) AS first_purchase, "
     + _FIRST_SALE.format(ticket="first_purchase_ticket", at="first_purchase",
                          sale="first_purchase IS NOT NULL")
-    + " FROM {source} GROUP BY customer_ref, store_code"
+    + ", " + SECOND_LAST.format(sales="flatten(list([last_purchase, sale_before_last]))")
+    + " AS sale_before_last, max(last_store_sale) AS last_store_sale, "
+    "max(last_web_sale) AS last_web_sale FROM {source} GROUP BY customer_ref, store_code"
 )
 INDEX_DDL = "CREATE INDEX customer_stores_ref ON customer_stores (customer_ref)"
 
@@ -88,9 +104,15 @@ def rebuild_customer_stores(con: duckdb.DuckDBPyConnection) -> None:
     indexes = [row[0] for row in con.execute(
         "SELECT sql FROM duckdb_indexes() WHERE table_name = 'customer_stores' "
         "AND schema_name = 'main' AND database_name = current_database()").fetchall()]
+    # The columns the table has at this version (a migration before the latest rebuilds it).
+    columns = ", ".join(row[0] for row in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'customer_stores' "
+        "AND schema_name = 'main' AND database_name = current_database() "
+        "ORDER BY column_index").fetchall())
     con.execute("DROP TABLE customer_stores")
     con.execute(table)
-    con.execute(f"INSERT INTO customer_stores {AGGREGATE.format(source='tickets')} ORDER BY 1, 2")
+    con.execute(f"INSERT INTO customer_stores SELECT {columns} "
+                f"FROM ({AGGREGATE.format(source='tickets')}) ORDER BY 1, 2")
     for index in indexes:
         con.execute(index)
 
@@ -171,6 +193,9 @@ def link_sales(
 
 
 def create_customer_sales(con: duckdb.DuckDBPyConnection) -> None:
-    """Migration 8: each sale with the customer's previous sales at its store."""
+    """Migration 8: each sale with the customer's previous sales at its store, and in
+    customer_stores each pair's last sales, from which a new sale takes its previous ones."""
+    con.execute(LAST_SALES_DDL)
+    rebuild_customer_stores(con)
     con.execute(CUSTOMER_SALES_DDL)
     link_sales(con)

@@ -11,7 +11,7 @@ import duckdb
 
 from enseigne.db.connect import quote_ident, quote_literal
 from enseigne.db.schema_customers import AGGREGATE as CUSTOMER_STORES
-from enseigne.db.schema_customers import link_sales
+from enseigne.db.schema_customers import SECOND_LAST, link_sales
 from enseigne.ingest.kinds import Kind
 from enseigne.ingest.stage import column_types
 
@@ -385,10 +385,10 @@ SUMS = (
 )
 
 
-# New sales (``_sales``, minus the late customers' of ``_late``) after their pair's last
-# stored sale (the seed, from the FROM clause that follows): the window over seed and sales
-# gives each sale the two before it, and the last sale through each channel, which for the
-# seed's own past is the seed's previous sale through that channel.
+# New sales (``_sales``, but the late customers' of ``_late``) after their pair's last
+# stored sale (a seed row from ``_last``, of no channel): the window over seed and sales gives
+# each sale the two before it and the last sale through each channel (the seed's last sales
+# through each channel standing for the stored past).
 APPENDED = (
     "SELECT customer_ref, store_code, channel, sold_at, ticket_id, previous_sale, "
     "sale_before_previous, "
@@ -404,10 +404,9 @@ APPENDED = (
     "NULL::TIMESTAMP AS seed_previous, NULL::TIMESTAMP AS seed_store, "
     "NULL::TIMESTAMP AS seed_web, false AS seed FROM _sales "
     "WHERE customer_ref NOT IN (SELECT customer_ref FROM _late) "
-    "UNION ALL SELECT customer_ref, store_code, channel, sold_at, ticket_id, previous_sale, "
-    "CASE WHEN channel = 'store' THEN previous_same_channel ELSE previous_other_channel END, "
-    "CASE WHEN channel = 'store' THEN previous_other_channel ELSE previous_same_channel END, "
-    "true {seeds}) "
+    "UNION ALL SELECT customer_ref, store_code, NULL, last_purchase, '', sale_before_last, "
+    "last_store_sale, last_web_sale, true FROM _last "
+    "WHERE customer_ref NOT IN (SELECT customer_ref FROM _late)) "
     "WINDOW pair AS (PARTITION BY customer_ref, store_code ORDER BY sold_at, ticket_id), "
     "earlier AS (pair ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), "
     "whole AS (PARTITION BY customer_ref, store_code)) WHERE NOT seed"
@@ -456,11 +455,12 @@ def roll_up_tickets(
 def append_sales(con: duckdb.DuckDBPyConnection, receipts: str) -> None:
     """Add the sales of ``receipts`` (new receipts, just stored) to ``customer_sales``.
 
-    A stored row never changes when a later sale comes, so each new sale only needs the last
-    stored sale of its customer and store (found through customer_stores and read where the
-    table keeps that date) and the batch's earlier sales: no scan of every receipt, which
-    cost the live API ~60 ms a request at 10 million lines. A customer with a sale at or
-    before a stored one (a late receipt) is linked again from all their receipts."""
+    A stored row never changes when a later sale comes, so each new sale only needs the
+    batch's earlier sales and its customer and store's last sales, which customer_stores
+    keeps (read through its index): no scan of the receipts or of the sales, which cost the
+    live API ~60 ms a request at 10 million lines. A customer with a sale at or before their
+    last stored one at that store (a late receipt) is linked again from all their receipts,
+    as is one whose store has several rows there (merged by an earlier version)."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _sales AS SELECT customer_ref, store_code, channel, "
         f"sold_at, ticket_id FROM {receipts} WHERE amount > 0 AND customer_ref IS NOT NULL")
@@ -474,29 +474,20 @@ def append_sales(con: duckdb.DuckDBPyConnection, receipts: str) -> None:
         mine, params = f"customer_ref IN ({', '.join('?' * len(refs))})", refs
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _last AS SELECT customer_ref, store_code, "
-        f"max(last_purchase) AS last_purchase FROM customer_stores WHERE {mine} "
-        "AND last_purchase IS NOT NULL AND (customer_ref, store_code) IN "
-        "(SELECT (customer_ref, store_code) FROM _sales) GROUP BY ALL", params)
+        "any_value(last_purchase) AS last_purchase, "
+        "any_value(sale_before_last) AS sale_before_last, "
+        "any_value(last_store_sale) AS last_store_sale, "
+        "any_value(last_web_sale) AS last_web_sale, count(*) AS stored_rows "
+        f"FROM customer_stores WHERE {mine} AND last_purchase IS NOT NULL "
+        "AND (customer_ref, store_code) IN (SELECT (customer_ref, store_code) FROM _sales) "
+        "GROUP BY ALL", params)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _late AS SELECT DISTINCT customer_ref FROM _sales "
-        "JOIN _last USING (customer_ref, store_code) WHERE sold_at <= last_purchase")
+        "JOIN _last USING (customer_ref, store_code) "
+        "WHERE sold_at <= last_purchase OR stored_rows > 1")
     if con.execute("SELECT count(*) FROM _late").fetchone()[0]:
         link_sales(con, "SELECT customer_ref FROM _late")
-    days = [row[0] for row in con.execute(
-        "SELECT DISTINCT last_purchase FROM _last WHERE customer_ref NOT IN "
-        "(SELECT customer_ref FROM _late) LIMIT ?", [LOOKUP_MAX + 1]).fetchall()]
-    # Their dates as constants: the stored sales are in date order, so DuckDB reads only the
-    # row groups that hold them.
-    few = bool(days) and len(days) <= LOOKUP_MAX
-    on_day = f"s.sold_at IN ({', '.join('?' * len(days))}) AND " if few else ""
-    seeds = (
-        "FROM (SELECT s.* FROM customer_sales s JOIN _last l USING (customer_ref, store_code) "
-        f"WHERE {on_day}s.sold_at = l.last_purchase AND s.customer_ref NOT IN "
-        "(SELECT customer_ref FROM _late) QUALIFY row_number() OVER (PARTITION BY "
-        "s.customer_ref, s.store_code ORDER BY s.ticket_id DESC) = 1)"
-    )
-    con.execute(f"INSERT INTO customer_sales {APPENDED.format(seeds=seeds)}",
-                days if few else [])
+    con.execute(f"INSERT INTO customer_sales {APPENDED}")
     con.execute("DROP TABLE _sales; DROP TABLE _last; DROP TABLE _late")
 
 
@@ -545,6 +536,10 @@ _EARLIER_SALE = (
     "(f.first_purchase, f.first_purchase_ticket) < (c.first_purchase, c.first_purchase_ticket))"
 )
 TAKEN_IN = (
+    "sale_before_last = " + SECOND_LAST.format(sales=(
+        "[c.last_purchase, c.sale_before_last, f.last_purchase, f.sale_before_last]")) + ", "
+    "last_store_sale = greatest(c.last_store_sale, f.last_store_sale), "
+    "last_web_sale = greatest(c.last_web_sale, f.last_web_sale), "
     "first_visit = least(c.first_visit, f.first_visit), "
     "last_visit = greatest(c.last_visit, f.last_visit), "
     "last_purchase = greatest(c.last_purchase, f.last_purchase), "
@@ -553,6 +548,8 @@ TAKEN_IN = (
     "ELSE c.first_purchase_ticket END"
 )
 TAKEN_AGAIN = (
+    "sale_before_last = f.sale_before_last, last_store_sale = f.last_store_sale, "
+    "last_web_sale = f.last_web_sale, "
     "first_visit = f.first_visit, last_visit = f.last_visit, last_purchase = f.last_purchase, "
     "first_purchase = f.first_purchase, first_purchase_ticket = f.first_purchase_ticket"
 )
