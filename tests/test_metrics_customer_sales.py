@@ -57,7 +57,8 @@ def test_store_counts_from_the_sales_equal_the_grouped_receipts(chain, spec) -> 
     seen = 0
     for stores, late in ((None, False), (tuple(codes[:2]), False), (tuple(codes[1:]), True)):
         for tag, p in paired:
-            frame = Frame(backend, "store", p, stores, tag=tag, periods=paired, late_stores=late)
+            frame = Frame(backend, "store", p, stores, tag=tag, periods=paired, late_stores=late,
+                          linked=True)
             with one_expression():
                 counted = by_store(backend, customer_family(frame, names))
                 grouped = by_store(

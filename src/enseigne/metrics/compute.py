@@ -274,8 +274,12 @@ def _computed(
 ) -> dict[str, list[dict]]:
     """{grain: records} for the stores of ``scope`` (None: all), in one query."""
     paired = tuple(periods.items())
+    # Regions and the network group the receipts by customer; the stores then share that
+    # grouping. Alone, the stores count their customers on customer_sales instead.
+    linked = not any(g in ROLLED_UP for g in grains)
     frames = [
-        Frame(backend, g, p, scope, tag=tag, periods=paired, late_stores=late_stores)
+        Frame(backend, g, p, scope, tag=tag, periods=paired, late_stores=late_stores,
+              linked=linked)
         for tag, p in periods.items() for g in grains
     ]
     values = dict(zip(((f.tag, f.grain) for f in frames),

@@ -205,7 +205,7 @@ def customer_rows(frame: Frame, with_reach: bool = False) -> ir.Table | None:
 
 def customer_family(frame: Frame, names: Iterable[str]) -> ir.Table | None:
     names = tuple(n for n in names if n in CUSTOMER_MEASURES)
-    if frame.grain == "store":
+    if frame.grain == "store" and frame.linked:
         counts = sale_counts(frame.first_sibling(), any(n in REACH_MEASURES for n in names))
         # Each period's reader takes its own view(): the counts are then one CTE, computed
         # once for the period and its N-1.
