@@ -328,10 +328,14 @@ def _regions(backend: object) -> dict[str, str | None]:
 
 def _rank(records: list[dict], kpis: Sequence[Kpi], regions: dict[str, str | None]) -> None:
     """Rank 1 is the best in the KPI's better direction; equal values share a rank."""
+    by_kpi: dict[str, list[dict]] = {}
+    for record in records:
+        if record["value"] is not None:
+            by_kpi.setdefault(record["kpi"], []).append(record)
     for kpi in kpis:
         if kpi.better is None:
             continue
-        rows = [r for r in records if r["kpi"] == kpi.id and r["value"] is not None]
+        rows = by_kpi.get(kpi.id, [])
         if len(rows) < 2 and rows and rows[0]["scope"] == "network":
             continue
         _assign(rows, "rank", kpi.better)

@@ -68,10 +68,12 @@ def targets_for(
 
 
 def _store_regions(backend: object, stores: Sequence[str] | None) -> dict[str, str | None]:
+    # Every store read and the list applied here: a like-for-like list of 1,000 stores as
+    # an IN (...) took 0.5 s to compile and plan, against milliseconds for the whole table.
     s = backend.table("stores").select("store_code", "region")
-    if stores is not None:
-        s = s.filter(s.store_code.isin(list(stores)))
-    return {r["store_code"]: r["region"] for r in backend.to_pyarrow(s).to_pylist()}
+    wanted = None if stores is None else set(stores)
+    return {r["store_code"]: r["region"] for r in backend.to_pyarrow(s).to_pylist()
+            if wanted is None or r["store_code"] in wanted}
 
 
 def _in_grain(scope: str, grain: str, store_regions: dict[str, str | None]) -> bool:
