@@ -108,9 +108,17 @@ def test_like_for_like_network_is_its_stores_network(chain, stores) -> None:
             for like_for_like in (False, True))
         listed = {r["scope"] for r in comparable["store"]}
         assert "S002" in {r["scope"] for r in every["store"]} and "S002" not in listed
+        # A store's own figures (new customers included) do not depend on the others listed.
+        mine = by_key(every["store"])
+        for record in comparable["store"]:
+            for field in ("value", "n1", "target"):
+                assert record[field] == mine[(record["scope"], record["kpi"])][field], record
         revenue = sum(r["value"] for r in comparable["store"] if r["kpi"] == "revenue")
         network = by_key(comparable["network"])[("network", "revenue")]["value"]
         assert network == pytest.approx(revenue, rel=1e-12)
+        # A new customer is new once, at their first store: the network's are its stores'.
+        recruits = sum(r["value"] for r in comparable["store"] if r["kpi"] == "new_customers")
+        assert by_key(comparable["network"])[("network", "new_customers")]["value"] == recruits
         # Customers count in the like-for-like network for their receipts in its stores only.
         active = chain.execute(
             "SELECT count(DISTINCT customer_ref) FROM tickets WHERE amount > 0 AND "
