@@ -194,8 +194,35 @@ def test_sales_through_both_channels_take_their_previous_sales_file_after_file(
         assert sales_as_stored(stores) == sales_from_receipts(stores), number
         if number == 2:
             previous = stores.execute(
-                "SELECT previous_sale, sale_before_previous, previous_same_channel, "
-                "previous_other_channel FROM customer_sales WHERE ticket_id = 'T16'").fetchone()
+                "SELECT previous_sale, sale_before_previous, previous_same_channel "
+                "FROM customer_sales WHERE ticket_id = 'T16'").fetchone()
             assert [str(at) for at in previous] == [
-                "2026-02-02 10:00:00", "2026-02-02 10:00:00", "2026-02-01 10:00:00",
-                "2026-02-02 10:00:00"]
+                "2026-02-02 10:00:00", "2026-02-02 10:00:00", "2026-02-01 10:00:00"]
+
+
+def test_sales_at_several_stores_link_across_the_region_and_the_chain(stores, write_csv):
+    """A customer's sales at two stores: the region's and the chain's pointers follow them
+    from file to file, a store's file arriving after a later one's links the customer again,
+    and a store moved to another region takes its customers' sales with it."""
+    files = [
+        "T20;1;2026-01-01 10:00;S01;store;C1;P1;1;10,00\n"
+        "T21;1;2026-01-02 10:00;S02;store;C1;P1;1;10,00\n",
+        "T22;1;2026-02-01 10:00;S02;web;C1;P1;1;10,00\n",
+        # S01's file after S02's: after S01's last sale, before the chain's
+        "T24;1;2026-01-20 10:00;S01;store;C1;P1;1;10,00\n",
+        "T23;1;2026-02-03 10:00;S01;store;C1;P1;1;10,00\n",
+    ]
+    for number, rows in enumerate(files):
+        import_file(stores, "tickets", write_csv(f"g{number}.csv", CHANNEL_HEADER + rows))
+        assert sales_as_stored(stores) == sales_from_receipts(stores), number
+    chained = stores.execute(
+        "SELECT network_previous_sale, region_previous_sale, previous_sale "
+        "FROM customer_sales WHERE ticket_id = 'T23'").fetchone()
+    assert [str(at) for at in chained] == [
+        "2026-02-01 10:00:00", "2026-01-20 10:00:00", "2026-01-20 10:00:00"]
+    import_file(stores, "stores", write_csv("moved.csv", (
+        "store_code;name;region\nS02;Paris Rivoli;Auvergne-Rhône-Alpes\n")))
+    assert sales_as_stored(stores) == sales_from_receipts(stores)
+    assert stores.execute(
+        "SELECT region_previous_sale FROM customer_sales WHERE ticket_id = 'T23'"
+    ).fetchone()[0].isoformat() == "2026-02-01T10:00:00"

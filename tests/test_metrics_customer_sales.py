@@ -1,7 +1,7 @@
-"""A store's customer counts come from ``customer_sales`` (each customer counted at their
-first sale in a window); a region's and the network's from grouping the receipts by
-customer. Both readings must give a store the same figures, for every kind of period, for
-every store or a few, and like-for-like."""
+"""Customer counts come from ``customer_sales`` (each customer counted at their first sale
+in a window, on the pointers of the store, the region or the chain) or from grouping the
+receipts by customer. Both readings must give the same figures at every grain, for every
+kind of period, for every store or a few, and like-for-like."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from enseigne.db import connect, migrate
-from enseigne.db.schema_customers import link_sales
+from enseigne.db.schema_customers import link_sales, rebuild_customer_stores
 from enseigne.demo import build_demo
 from enseigne.metrics import duckdb_backend, parse_period
 from enseigne.metrics.customer_measures import (
@@ -35,11 +35,17 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection
     # Web orders credited to the stores themselves (click and collect), so that a store has
     # customers of both channels; the sales are then linked again from the receipts.
     con.execute("UPDATE tickets SET channel = 'web' WHERE hash(ticket_id) % 4 = 0")
+    # Two stores of one region that share customers: a third of S001's receipts at S002.
+    con.execute("UPDATE stores SET region = (SELECT region FROM stores WHERE store_code = "
+                "'S001') WHERE store_code = 'S002'")
+    con.execute("UPDATE tickets SET store_code = 'S002' "
+                "WHERE store_code = 'S001' AND hash(ticket_id) % 3 = 0")
+    rebuild_customer_stores(con)
     link_sales(con)
     return con
 
 
-def by_store(backend: object, table: object) -> dict[str, dict]:
+def by_scope(backend: object, table: object) -> dict[str, dict]:
     return {row.pop("scope"): row for row in backend.to_pyarrow(table).to_pylist()}
 
 
@@ -47,25 +53,29 @@ PERIODS = ["2026-10", "2026-W40", "2026-Q2", "2025", "2024", "2024-06-01..2026-0
 
 
 @pytest.mark.parametrize("spec", PERIODS)
-def test_store_counts_from_the_sales_equal_the_grouped_receipts(chain, spec) -> None:
+def test_counts_from_the_sales_equal_the_grouped_receipts(chain, spec) -> None:
     backend = duckdb_backend(chain)
     codes = [r[0] for r in chain.execute(
         "SELECT store_code FROM stores ORDER BY 1").fetchall()]
     period = parse_period(spec)
     paired = (("c_", period), ("p_", n1_period(period, "weekday")))
     names = tuple(CUSTOMER_MEASURES)
-    seen = 0
+    seen = {}
     for stores, late in ((None, False), (tuple(codes[:2]), False), (tuple(codes[1:]), True)):
-        for tag, p in paired:
-            frame = Frame(backend, "store", p, stores, tag=tag, periods=paired, late_stores=late,
-                          linked=True)
-            with one_expression():
-                counted = by_store(backend, customer_family(frame, names))
-                grouped = by_store(
-                    backend, _aggregate(customer_rows(frame, True), CUSTOMER_MEASURES, names))
-            assert counted == grouped, (spec, tag, stores)
-            seen += sum(row["active"] + row["dormant"] for row in counted.values())
-    assert seen  # the periods have customers to count
+        # A region's or the chain's pointers hold for every store only.
+        grains = ("store", "region", "network") if stores is None else ("store",)
+        for grain in grains:
+            for tag, p in paired:
+                frame = Frame(backend, grain, p, stores, tag=tag, periods=paired,
+                              late_stores=late, linked=grains)
+                with one_expression():
+                    counted = by_scope(backend, customer_family(frame, names))
+                    grouped = by_scope(
+                        backend, _aggregate(customer_rows(frame, True), CUSTOMER_MEASURES, names))
+                assert counted == grouped, (spec, grain, tag, stores)
+                seen[grain] = seen.get(grain, 0) + sum(
+                    row["active"] + row["dormant"] for row in counted.values())
+    assert all(seen.values()) and set(seen) == {"store", "region", "network"}
 
 
 def test_a_store_has_customers_of_both_channels(chain) -> None:

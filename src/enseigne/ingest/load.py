@@ -11,7 +11,7 @@ import duckdb
 
 from enseigne.db.connect import quote_ident, quote_literal
 from enseigne.db.schema_customers import AGGREGATE as CUSTOMER_STORES
-from enseigne.db.schema_customers import SECOND_LAST, link_sales
+from enseigne.db.schema_customers import APPENDED, SECOND_LAST, link_sales
 from enseigne.ingest.kinds import Kind
 from enseigne.ingest.stage import column_types
 
@@ -338,7 +338,13 @@ def insert_rows(
     """Load the accepted rows; ``stored`` names the table of the receipts among them that
     were already stored, when the checks looked them up (``Checker.stored_ids``)."""
     if kind.dimension:
-        return _upsert(con, kind, accepted, columns)
+        moved = _moved_stores(con, accepted) if kind.table == "stores" else []
+        count = _upsert(con, kind, accepted, columns)
+        if moved:
+            # Their customers' sales in the regions left and joined are linked again.
+            link_sales(con, "SELECT customer_ref FROM customer_stores "
+                            "WHERE list_contains(?, store_code)", [moved])
+        return count
     own = column_types(con, kind.table)
     cols = ", ".join(quote_ident(c) for c in columns if c in own)
     if kind.updatable:
@@ -352,6 +358,13 @@ def insert_rows(
     if kind.header and count:
         roll_up_tickets(con, accepted, stored)
     return count
+
+
+def _moved_stores(con: duckdb.DuckDBPyConnection, accepted: str) -> list[str]:
+    """Stored stores that the accepted rows put in another region."""
+    return [row[0] for row in con.execute(
+        f"SELECT store_code FROM {accepted} a JOIN stores s USING (store_code) "
+        "WHERE a.region IS NOT NULL AND a.region IS DISTINCT FROM s.region").fetchall()]
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, kind: Kind, accepted: str, columns: list[str]) -> int:
@@ -382,34 +395,6 @@ SUMS = (
     "coalesce(sum(discount), 0) AS discount, "
     "coalesce(sum(amount) FILTER (WHERE amount < 0), 0) AS returned_amount, "
     "sum(amount) < 0 AS is_return"
-)
-
-
-# New sales (``_sales``, but the late customers' of ``_late``) after their pair's last
-# stored sale (a seed row from ``_last``, of no channel): the window over seed and sales gives
-# each sale the two before it and the last sale through each channel (the seed's last sales
-# through each channel standing for the stored past).
-APPENDED = (
-    "SELECT customer_ref, store_code, channel, sold_at, ticket_id, previous_sale, "
-    "sale_before_previous, "
-    "CASE WHEN channel = 'store' THEN last_store ELSE last_web END AS previous_same_channel, "
-    "CASE WHEN channel = 'store' THEN last_web ELSE last_store END AS previous_other_channel "
-    "FROM (SELECT *, lag(sold_at) OVER pair AS previous_sale, "
-    "coalesce(lag(sold_at, 2) OVER pair, lag(seed_previous) OVER pair) AS sale_before_previous, "
-    "greatest(max(sold_at) FILTER (WHERE channel = 'store') OVER earlier, "
-    "max(seed_store) OVER whole) AS last_store, "
-    "greatest(max(sold_at) FILTER (WHERE channel <> 'store') OVER earlier, "
-    "max(seed_web) OVER whole) AS last_web "
-    "FROM (SELECT customer_ref, store_code, channel, sold_at, ticket_id, "
-    "NULL::TIMESTAMP AS seed_previous, NULL::TIMESTAMP AS seed_store, "
-    "NULL::TIMESTAMP AS seed_web, false AS seed FROM _sales "
-    "WHERE customer_ref NOT IN (SELECT customer_ref FROM _late) "
-    "UNION ALL SELECT customer_ref, store_code, NULL, last_purchase, '', sale_before_last, "
-    "last_store_sale, last_web_sale, true FROM _last "
-    "WHERE customer_ref NOT IN (SELECT customer_ref FROM _late)) "
-    "WINDOW pair AS (PARTITION BY customer_ref, store_code ORDER BY sold_at, ticket_id), "
-    "earlier AS (pair ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), "
-    "whole AS (PARTITION BY customer_ref, store_code)) WHERE NOT seed"
 )
 
 
@@ -456,39 +441,38 @@ def append_sales(con: duckdb.DuckDBPyConnection, receipts: str) -> None:
     """Add the sales of ``receipts`` (new receipts, just stored) to ``customer_sales``.
 
     A stored row never changes when a later sale comes, so each new sale only needs the
-    batch's earlier sales and its customer and store's last sales, which customer_stores
+    batch's earlier sales and its customer's last sales at each store, which customer_stores
     keeps (read through its index): no scan of the receipts or of the sales, which cost the
     live API ~60 ms a request at 10 million lines. A customer with a sale at or before their
-    last stored one at that store (a late receipt) is linked again from all their receipts,
-    as is one whose store has several rows there (merged by an earlier version)."""
+    last stored one anywhere (a late receipt: a later sale's previous ones change) is linked
+    again from all their receipts, as is one with a store of several rows (merged by an
+    earlier version)."""
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _sales AS SELECT customer_ref, store_code, channel, "
-        f"sold_at, ticket_id FROM {receipts} WHERE amount > 0 AND customer_ref IS NOT NULL")
+        "CREATE OR REPLACE TEMP TABLE _sales AS SELECT t.customer_ref, t.store_code, s.region, "
+        f"t.channel, t.sold_at, t.ticket_id FROM {receipts} t LEFT JOIN stores s "
+        "USING (store_code) WHERE t.amount > 0 AND t.customer_ref IS NOT NULL")
     refs = few_codes(con, "customer_ref", "_sales")
     if refs == []:  # no identified sale
         con.execute("DROP TABLE _sales")
         return
     if refs is None:
-        mine, params = "customer_ref IN (SELECT customer_ref FROM _sales)", []
+        mine, params = "c.customer_ref IN (SELECT customer_ref FROM _sales)", []
     else:  # a list of constants: DuckDB reads customer_stores through its index
-        mine, params = f"customer_ref IN ({', '.join('?' * len(refs))})", refs
+        mine, params = f"c.customer_ref IN ({', '.join('?' * len(refs))})", refs
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _last AS SELECT customer_ref, store_code, "
-        "any_value(last_purchase) AS last_purchase, "
-        "any_value(sale_before_last) AS sale_before_last, "
-        "any_value(last_store_sale) AS last_store_sale, "
-        "any_value(last_web_sale) AS last_web_sale, count(*) AS stored_rows "
-        f"FROM customer_stores WHERE {mine} AND last_purchase IS NOT NULL "
-        "AND (customer_ref, store_code) IN (SELECT (customer_ref, store_code) FROM _sales) "
-        "GROUP BY ALL", params)
+        "CREATE OR REPLACE TEMP TABLE _stored AS SELECT c.customer_ref, c.store_code, s.region, "
+        "c.last_purchase, c.sale_before_last, c.last_store_sale, c.last_web_sale "
+        f"FROM customer_stores c LEFT JOIN stores s USING (store_code) WHERE {mine} "
+        "AND c.last_purchase IS NOT NULL", params)
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _late AS SELECT DISTINCT customer_ref FROM _sales "
-        "JOIN _last USING (customer_ref, store_code) "
-        "WHERE sold_at <= last_purchase OR stored_rows > 1")
+        "CREATE OR REPLACE TEMP TABLE _late AS SELECT customer_ref FROM _sales JOIN "
+        "(SELECT customer_ref, max(last_purchase) AS last FROM _stored GROUP BY 1) "
+        "USING (customer_ref) WHERE sold_at <= last UNION SELECT customer_ref FROM _stored "
+        "GROUP BY customer_ref, store_code HAVING count(*) > 1")
     if con.execute("SELECT count(*) FROM _late").fetchone()[0]:
         link_sales(con, "SELECT customer_ref FROM _late")
     con.execute(f"INSERT INTO customer_sales {APPENDED}")
-    con.execute("DROP TABLE _sales; DROP TABLE _last; DROP TABLE _late")
+    con.execute("DROP TABLE _sales; DROP TABLE _stored; DROP TABLE _late")
 
 
 def remember_customer_stores(

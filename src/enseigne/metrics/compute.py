@@ -21,6 +21,7 @@ from enseigne.metrics.measures import (
     GRAINS,
     ROLLED_UP,
     SCOPE_TYPE,
+    STORE_BASED,
     TICKET_MEASURES,
     Frame,
     _filtered,
@@ -274,9 +275,14 @@ def _computed(
 ) -> dict[str, list[dict]]:
     """{grain: records} for the stores of ``scope`` (None: all), in one query."""
     paired = tuple(periods.items())
-    # Regions and the network group the receipts by customer; the stores then share that
-    # grouping. Alone, the stores count their customers on customer_sales instead.
-    linked = not any(g in ROLLED_UP for g in grains)
+    # Customers are counted on customer_sales (each at their first sale in a window): a
+    # store's always, a region's and the network's when they hold every store (their
+    # pointers know nothing of a subset). Otherwise the receipts are grouped by customer,
+    # and the stores share that grouping.
+    pointed = STORE_BASED if scope is None else ("store",)
+    rolled = [g for g in grains if g in ROLLED_UP]
+    linked = () if any(g not in pointed for g in rolled) else tuple(
+        g for g in grains if g in pointed)
     frames = [
         Frame(backend, g, p, scope, tag=tag, periods=paired, late_stores=late_stores,
               linked=linked)

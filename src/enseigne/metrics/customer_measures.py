@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import ibis
 import ibis.expr.types as ir
 
+from enseigne.db.schema_customers import LEVELS
 from enseigne.metrics.measures import (
     ROLLED_UP,
     SCOPE_TYPE,
@@ -227,80 +228,89 @@ def customer_rows(frame: Frame, with_reach: bool = False) -> ir.Table | None:
 
 def customer_family(frame: Frame, names: Iterable[str]) -> ir.Table | None:
     names = tuple(n for n in names if n in CUSTOMER_MEASURES)
-    if frame.grain == "store" and frame.linked:
-        counts = sale_counts(frame.first_sibling(), any(n in REACH_MEASURES for n in names))
-        # Each period's reader takes its own view(): the counts are then one CTE, computed
-        # once for the period and its N-1.
-        counts = counts.view()
-        # A store none of whose customers falls in this period's windows has no figures
-        # (as a store without a receipt of the period has none); the dormant, before and
-        # active windows cover them all.
-        t = frame.tag
-        mine = counts.filter(
-            counts[t + "dormant_window"] + counts[t + "previously_active"] + counts[t + "active"]
-            > 0)
-        return mine.select("scope", **{n: mine[frame.tag + n] for n in names})
+    if frame.grain in frame.linked:
+        return linked_family(frame, names)
     rows = customer_rows(frame, any(n in REACH_MEASURES for n in names))
     return None if rows is None else _aggregate(rows, CUSTOMER_MEASURES, names)
 
 
+def linked_family(frame: Frame, names: tuple[str, ...]) -> ir.Table:
+    """The frame's customer counts from ``sale_counts``: a store's as they are, a region's
+    and the network's as the sums of their stores' counts on their own pointers."""
+    reach_wanted = any(n in REACH_MEASURES for n in names)
+    counts = sale_counts(store_level(frame).first_sibling(), reach_wanted)
+    # Each reader takes its own view(): the counts are then one CTE, computed once for every
+    # period and grain.
+    counts = counts.view()
+    prefix = f"{frame.tag}{frame.grain}_"
+    wanted = {*names, "dormant_window", "previously_active", "active"}
+    if frame.grain != "store":
+        to = owners(frame)
+        r = counts.join(to, counts.scope == to.store_code)
+        counts = r.group_by(r.owner.name("scope")).aggregate(
+            **{prefix + n: r[prefix + n].sum() for n in wanted})
+    # A scope none of whose customers falls in this period's windows has no figures (as a
+    # store without a receipt of the period has none); the dormant, before and active
+    # windows cover them all.
+    mine = counts.filter(
+        counts[prefix + "dormant_window"] + counts[prefix + "previously_active"]
+        + counts[prefix + "active"] > 0)
+    return mine.select("scope", **{n: mine[prefix + n] for n in names})
+
+
 def _first_in(f: Frame, s: ir.Table, first: str, last: str,
-              previous: ir.TimestampValue | None = None) -> ir.BooleanValue:
+              previous: ir.TimestampValue) -> ir.BooleanValue:
     """A sale on a day of [first, last] that is the customer's first there (at its store,
-    or through its channel with ``previous``): one such sale per customer who bought."""
-    previous = s.previous_sale if previous is None else previous
+    region or in the chain; through its channel with the channel's ``previous``): one such
+    sale per customer who bought."""
     return f.in_days(s.sold_at, first, last) & (previous.isnull() | (previous < f.ts(first)))
 
 
-def _counted(s: ir.Table, siblings: list[Frame], wanted: Callable[[str], bool]) -> ir.Table:
-    """Per store, the counts of ``_sale_conditions`` that ``wanted`` names, every period's.
+def _counted(s: ir.Table, columns: dict[str, ir.BooleanValue]) -> ir.Table:
+    """Per store, how many sales meet each condition of ``columns``.
 
     sum(CASE) rather than count(*) FILTER: half the time in DuckDB (22 counts over 29
     million sales at 100 million lines: 1.1 s against 2.1 s)."""
-    counts = {
-        f.tag + name: _flag(condition).sum()
-        for f in siblings for name, condition in _sale_conditions(f, s).items() if wanted(name)
-    }
-    return s.group_by("scope").aggregate(**counts)
+    return s.group_by("scope").aggregate(**{n: _flag(c).sum() for n, c in columns.items()})
 
 
-def _sale_conditions(f: Frame, s: ir.Table) -> dict[str, ir.BooleanValue]:
+def _sale_conditions(f: Frame, s: ir.Table, level: str) -> dict[str, ir.BooleanValue]:
     """Each count of CUSTOMER_MEASURES as the sales it counts (``customer_sales``), one
-    per customer; the dormant and omnichannel counts are sums and differences of them."""
+    per customer of the level's scope (on the level's pointers); the dormant and
+    omnichannel counts are sums and differences of them."""
+    prefix = LEVELS[level][0]
+    p, pp = s[prefix + "previous_sale"], s[prefix + "sale_before_previous"]
+    same = s[prefix + "previous_same_channel"]
     active = f.in_days(s.sold_at, "active_from", "end")
-    first_active = _first_in(f, s, "active_from", "end")
     # Repeat: bought in the period and twice in the active window. Counted at the first sale
     # of the period preceded by one in the window, or else at the period's second sale.
     a, since = f.ts("active_from"), f.ts("repeat_from")
-    p, pp = s.previous_sale, s.sale_before_previous
     repeat = (s.sold_at >= since) & (s.sold_at < f.ts("end", after=True)) & (
         ((p >= a) & (p < since)) | ((p >= since) & (pp.isnull() | (pp < a))))
     in_store = s.channel == "store"
     return {
-        "active": first_active,
+        "active": _first_in(f, s, "active_from", "end", p),
         "active_tickets": active,
-        "buyers": _first_in(f, s, "start", "end"),
+        "buyers": _first_in(f, s, "start", "end", p),
         "repeaters": repeat,
-        "previously_active": _first_in(f, s, "before_from", "before_to"),
-        "retained": f.in_days(s.sold_at, "start", "end")
-        & f.in_days(s.previous_sale, "before_from", "before_to"),
+        "previously_active": _first_in(f, s, "before_from", "before_to", p),
+        "retained": f.in_days(s.sold_at, "start", "end") & f.in_days(p, "before_from", "before_to"),
         # Bought in the dormant window, minus those who bought again since (in the active
         # window, which starts the day after it).
-        "dormant_window": _first_in(f, s, "dormant_from", "dormant_to"),
-        "dormant_back": active & f.in_days(s.previous_sale, "dormant_from", "dormant_to"),
+        "dormant_window": _first_in(f, s, "dormant_from", "dormant_to", p),
+        "dormant_back": active & f.in_days(p, "dormant_from", "dormant_to"),
         # Both channels: first in the window through the store, plus through the web, minus
         # those first in it at all (every channel is the store or the web).
-        "first_in_store": in_store & _first_in(f, s, "active_from", "end",
-                                               s.previous_same_channel),
-        "first_on_web": ~in_store & _first_in(f, s, "active_from", "end",
-                                              s.previous_same_channel),
+        "first_in_store": in_store & _first_in(f, s, "active_from", "end", same),
+        "first_on_web": ~in_store & _first_in(f, s, "active_from", "end", same),
     }
 
 
 @shared
 def sale_counts(frame: Frame, with_reach: bool) -> ir.Table:
-    """Per store, every period's customer counts (columns prefixed by its tag), counted
-    on each customer's first sale in a window rather than by grouping their receipts."""
+    """Per store, the customer counts of every period and of every level the query counts
+    on ``customer_sales`` (``frame.linked``; columns named ``{tag}{level}_{count}``): each
+    customer counted on their first sale in a window rather than by grouping receipts."""
     siblings = frame.siblings()
     late = frame.late_stores
     s = frame.table("customer_sales")
@@ -311,47 +321,63 @@ def sale_counts(frame: Frame, with_reach: bool) -> ir.Table:
         None if late else frame.in_stores(s.store_code),
     )
     s = s.mutate(scope=s.store_code.cast(SCOPE_TYPE))
-    conditions = {f.tag: _sale_conditions(f, s) for f in siblings}
-    # The dormant windows reach three years back, the others one year before the period:
-    # each sale is tested for the windows of its span only (half the tests at 100 million
-    # lines), in two passes over the sales.
-    recent = s.filter(s.sold_at >= _earliest(f.ts("before_from") for f in siblings))
-    older = s.filter(s.sold_at < _latest(f.ts("dormant_to", after=True) for f in siblings))
-    rows = _counted(recent, siblings, lambda name: name != "dormant_window").outer_join(
-        _counted(older, siblings, lambda name: name == "dormant_window"), "scope")
-    rows = rows.select(
-        scope=ibis.coalesce(rows.scope, rows.scope_right),
-        **{c: rows[c].fill_null(0) for c in rows.columns if c not in ("scope", "scope_right")})
+    conditions = {
+        f"{f.tag}{level}_{name}": condition
+        for f in siblings for level in frame.linked
+        for name, condition in _sale_conditions(f, s, level).items()
+    }
+    # Each sale is tested for the windows of its span only: a period's dormant window three
+    # years back, its other windows from a year before it (a quarter of the tests of every
+    # window on every sale, at 100 million lines), in one pass over the sales per span.
+    parts = []
+    for f in siblings:
+        mine = {n: c for n, c in conditions.items() if n.startswith(f.tag)}
+        for first, last, dormant in (("before_from", "end", False),
+                                     ("dormant_from", "dormant_to", True)):
+            part = _counted(s.filter(f.in_days(s.sold_at, first, last)), {
+                n: c for n, c in mine.items() if n.endswith("_dormant_window") == dormant})
+            parts.append(part.select("scope", **{
+                n: part[n] if n in part.columns else ibis.literal(0, type="int64")
+                for n in conditions}))
+    rows = ibis.union(*parts, distinct=False)
+    rows = rows.group_by("scope").aggregate(**{n: rows[n].sum() for n in conditions})
     if late:
         rows = _filtered(rows, frame.in_stores(rows.scope))
     measures = {}
     for f in siblings:
-        t = f.tag
-        measures[t + "dormant"] = rows[t + "dormant_window"] - rows[t + "dormant_back"]
-        measures[t + "omnichannel"] = (
-            rows[t + "first_in_store"] + rows[t + "first_on_web"] - rows[t + "active"])
+        for level in frame.linked:
+            t = f"{f.tag}{level}_"
+            measures[t + "dormant"] = rows[t + "dormant_window"] - rows[t + "dormant_back"]
+            measures[t + "omnichannel"] = (
+                rows[t + "first_in_store"] + rows[t + "first_on_web"] - rows[t + "active"])
     rows = rows.mutate(**measures)
     if not with_reach:
         return rows
-    # Reach: each customer active at a store (their first sale in the window) joined once
+    # Reach: each customer active at a scope (their first sale in its window) joined once
     # with whether they can be reached at each period's end.
-    firsts = {f.tag: conditions[f.tag]["active"] for f in siblings}
+    firsts = {n.removesuffix("active"): c for n, c in conditions.items() if n.endswith("_active")}
+    # A customer's first sale in a window of the chain or of a region is their first at its
+    # store too (a previous sale in the chain is at least as recent as one at the store): the
+    # finest level's first sales are the only rows to read.
+    finest = next(level for level in LEVELS if level in frame.linked)
+    previous = s[LEVELS[finest][0] + "previous_sale"]
     a = s.filter(
         # The active windows' span, which the engine can skip to (sales are stored by date),
         # and a cheap test every first sale in one passes, before the exact ones.
         s.sold_at >= _earliest(f.ts("active_from") for f in siblings),
         s.sold_at < _latest(f.ts("end", after=True) for f in siblings),
-        s.previous_sale.isnull()
-        | (s.previous_sale < _latest(f.ts("active_from") for f in siblings)),
-        ibis.or_(*firsts.values()),
+        previous.isnull() | (previous < _latest(f.ts("active_from") for f in siblings)),
+        ibis.or_(*(conditions[f"{f.tag}{finest}_active"] for f in siblings)),
     )
     a = a.select("scope", "customer_ref", **{t + "first": _flag(c) for t, c in firsts.items()})
     # Only the customers reachable at some period's end: the others add nothing.
     a = a.join(reachable(frame.chain()).view(), "customer_ref")
     sums = {}
-    for t in firsts:
-        for measure, flag in zip(REACH_MEASURES, REACH_FLAGS, strict=True):
-            sums[t + measure] = (a[t + "first"] * a[t + flag]).sum()
+    for f in siblings:
+        for level in frame.linked:
+            t = f"{f.tag}{level}_"
+            for measure, flag in zip(REACH_MEASURES, REACH_FLAGS, strict=True):
+                sums[t + measure] = (a[t + "first"] * a[f.tag + flag]).sum()
     reached_rows = a.group_by("scope").aggregate(**sums)
     rows = rows.left_join(reached_rows, "scope").drop("scope_right")
     return rows.mutate(**{c: rows[c].fill_null(0) for c in sums})

@@ -114,9 +114,9 @@ class Frame:
     # store first and filtered after, which costs less than testing every receipt's store.
     late_stores: bool = False
     bound: bool = False
-    # The store grain's customers counted on customer_sales (their first sale in a window)
-    # rather than by grouping receipts by customer (see customer_measures.sale_counts).
-    linked: bool = False
+    # The query's grains whose customers are counted on customer_sales (their first sale in
+    # a window) rather than by grouping receipts by customer (customer_measures.sale_counts).
+    linked: tuple[str, ...] = ()
     tag: str = ""  # prefixes the placeholders' names, so two periods share one query
     # Every (tag, period) computed in the same query, this frame's included: families that
     # scan years of history (customers) do it once for all of them (the period and its N-1).
