@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / ".data"
 ENSEIGNE = ROOT / ".venv" / "bin" / "enseigne"
 DEFAULT_LINES = 10_000_000
+YEARS_LATER = 2  # the generated file spans two years
 GENERATOR_VERSION = 2  # bump when the generated content changes: the cache is keyed on it
 
 TICKET_HEADERS = {
@@ -230,15 +231,19 @@ def dataset(lines: int | None = None) -> Dataset:
 
 def next_file(data: Dataset) -> Path:
     """Next month's file: the first fifth of the lines as new receipts (ticket ids ``U...``)
-    of the customers already stored, so that it extends their history rather than repeats it."""
-    target = DATA / data.tickets.name.replace("tickets", "next-tickets")
+    of the customers already stored, dated two years later (after every stored receipt), so
+    that it extends their history as the next month's export does, rather than repeats it."""
+    target = DATA / data.tickets.name.replace("tickets", "next-month-tickets")
     if target.exists():
         return target
     part = target.with_suffix(".tmp")
     with data.tickets.open("rb") as src, part.open("wb") as out:
         out.write(src.readline())
         for _, line in zip(range(data.lines // 5), src, strict=False):
-            out.write(b"U" + line[1:])
+            ticket, number, sold_at, rest = line.split(b";", 3)
+            year = int(sold_at[6:10]) + YEARS_LATER  # dd/mm/yyyy hh:mm:ss
+            out.write(b";".join((b"U" + ticket[1:], number,
+                                 sold_at[:6] + b"%d" % year + sold_at[10:], rest)))
     part.replace(target)
     return target
 

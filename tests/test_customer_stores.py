@@ -211,9 +211,13 @@ def test_sales_at_several_stores_link_across_the_region_and_the_chain(stores, wr
         # S01's file after S02's: after S01's last sale, before the chain's
         "T24;1;2026-01-20 10:00;S01;store;C1;P1;1;10,00\n",
         "T23;1;2026-02-03 10:00;S01;store;C1;P1;1;10,00\n",
+        # a store of no region (created by the import): its sales link to each other
+        "T25;1;2026-02-04 10:00;WEB;web;C1;P1;1;10,00\n",
+        "T26;1;2026-02-05 10:00;WEB;web;C1;P1;1;10,00\n",
     ]
     for number, rows in enumerate(files):
-        import_file(stores, "tickets", write_csv(f"g{number}.csv", CHANNEL_HEADER + rows))
+        import_file(stores, "tickets", write_csv(f"g{number}.csv", CHANNEL_HEADER + rows),
+                    create_missing=True)
         assert sales_as_stored(stores) == sales_from_receipts(stores), number
     chained = stores.execute(
         "SELECT network_previous_sale, region_previous_sale, previous_sale "

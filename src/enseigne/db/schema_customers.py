@@ -157,41 +157,31 @@ CUSTOMER_SALES_DDL = (
 )
 
 
-def _pointers(level: str, seeded: bool = False) -> str:
-    """The level's pointer columns over the window named after it. ``seeded``: the
-    partition may start with a seed row standing for the stored past (see APPENDED)."""
+def _pointers(level: str) -> str:
+    """The level's pointer columns over the window named after it."""
     prefix = LEVELS[level][0]
-    earlier = f"{level}_earlier"
 
-    def last(condition: str, seed: str) -> str:
-        value = f"max(sold_at) FILTER (WHERE {condition}) OVER {earlier}"
-        return f"greatest({value}, max({seed}) OVER {level}_whole)" if seeded else value
+    def last(condition: str) -> str:
+        return f"max(sold_at) FILTER (WHERE {condition}) OVER {level}_earlier"
 
-    before = f"lag(sold_at, 2) OVER {level}"
-    if seeded:
-        before = f"coalesce({before}, lag(seed_previous) OVER {level})"
-    store = last("channel = 'store'", "seed_store")
-    web = last("channel <> 'store'", "seed_web")
+    store, web = last("channel = 'store'"), last("channel <> 'store'")
     return (
         f"lag(sold_at) OVER {level} AS {prefix}previous_sale, "
-        f"{before} AS {prefix}sale_before_previous, "
+        f"lag(sold_at, 2) OVER {level} AS {prefix}sale_before_previous, "
         f"CASE WHEN channel = 'store' THEN {store} ELSE {web} END AS {prefix}previous_same_channel"
     )
 
 
-def _windows(seeded: bool = False) -> str:
-    parts = []
-    for level, (_, column) in LEVELS.items():
-        by = "customer_ref" if column is None else f"customer_ref, {column}"
-        if seeded:  # a level's seed rows in its partitions only
-            by += f", kind IN ('sale', '{level}')"
-        parts += [
-            f"{level} AS (PARTITION BY {by} ORDER BY sold_at, ticket_id)",
-            f"{level}_earlier AS ({level} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)",
-        ]
-        if seeded:
-            parts.append(f"{level}_whole AS (PARTITION BY {by})")
-    return "WINDOW " + ", ".join(parts)
+def _partition(level: str) -> str:
+    column = LEVELS[level][1]
+    return "customer_ref" if column is None else f"customer_ref, {column}"
+
+
+def _windows(*levels: str) -> str:
+    return "WINDOW " + ", ".join(
+        f"{level} AS (PARTITION BY {_partition(level)} ORDER BY sold_at, ticket_id), "
+        f"{level}_earlier AS ({level} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+        for level in levels)
 
 
 SALE_COLUMNS = "customer_ref, store_code, channel, sold_at, ticket_id"
@@ -205,41 +195,63 @@ SALES_LINKS = (
     f"SELECT {SALE_COLUMNS}, " + ", ".join(_pointers(level) for level in LEVELS)
     + " FROM (SELECT t.customer_ref, t.store_code, t.channel, t.sold_at, t.ticket_id, s.region "
     "FROM tickets t LEFT JOIN stores s USING (store_code) "
-    "WHERE t.amount > 0 AND t.customer_ref IS NOT NULL{mine}) " + _windows()
+    "WHERE t.amount > 0 AND t.customer_ref IS NOT NULL{mine}) " + _windows(*LEVELS)
 )
 
-# The stored past of a level, from ``_stored`` (the customer_stores rows of the customers of
-# new sales, with their store's region): per partition, the last sale, the one before, and
-# the last through each channel.
+# The stored past of a level, from ``_stored`` (customer_stores rows of the customers of new
+# sales, with their store's region): per partition, the last sale, the one before, and the
+# last through each channel.
 _SEEDS = {
     "store": "SELECT customer_ref, store_code, region, last_purchase, sale_before_last, "
              "last_store_sale, last_web_sale FROM _stored",
     **{level: (
         f"SELECT customer_ref, NULL, {'region' if column else 'NULL'}, max(last_purchase), "
-        + SECOND_LAST.format(sales="flatten(list([last_purchase, sale_before_last]))")
-        + ", max(last_store_sale), max(last_web_sale) FROM _stored "
+        # The sale before the last of all the rows: the second of their last sales or the
+        # sale before the last of the row of the last sale (a list of two, not of them all).
+        "greatest(max(last_purchase, 2)[2], max(sale_before_last)), "
+        "max(last_store_sale), max(last_web_sale) FROM _stored "
         f"GROUP BY customer_ref{', region' if column else ''}"
     ) for level, (_, column) in LEVELS.items() if level != "store"},
 }
 _FRESH = "customer_ref NOT IN (SELECT customer_ref FROM _late)"
 
+
+def _matching(level: str, a: str, b: str) -> str:
+    """Rows ``a`` and ``b`` in the same partition of ``level`` (the web store's sales have
+    no region: NULL matches NULL, as in the partitions)."""
+    column = LEVELS[level][1]
+    return f"{a}.customer_ref = {b}.customer_ref" + (
+        f" AND {a}.{column} IS NOT DISTINCT FROM {b}.{column}" if column else "")
+
+
+def _appended_level(level: str) -> str:
+    """Each fresh new sale's pointers at ``level``: from the earlier new sales of its
+    partition (a window over the new sales alone: DuckDB pays per partition, and seed rows
+    in the window cost 3 times more), else from the level's stored past. Every partition of
+    the customers' is summed up, needed or not: filtering them first cost as much as it
+    saved on 2 million lines."""
+    prefix = LEVELS[level][0]
+    return (
+        "SELECT ticket_id, "
+        f"coalesce(n.{prefix}previous_sale, p.last_purchase) AS {prefix}previous_sale, "
+        f"coalesce(n.{prefix}sale_before_previous, CASE WHEN n.{prefix}previous_sale IS NULL "
+        f"THEN p.sale_before_last ELSE p.last_purchase END) AS {prefix}sale_before_previous, "
+        f"greatest(n.{prefix}previous_same_channel, CASE WHEN n.channel = 'store' "
+        f"THEN p.last_store_sale ELSE p.last_web_sale END) AS {prefix}previous_same_channel "
+        f"FROM (SELECT ticket_id, customer_ref, store_code, region, channel, {_pointers(level)} "
+        f"FROM _sales WHERE {_FRESH} {_windows(level)}) n "
+        f"LEFT JOIN ({_SEEDS[level]}) AS p(customer_ref, store_code, "
+        f"region, last_purchase, sale_before_last, last_store_sale, last_web_sale) "
+        f"ON {_matching(level, 'n', 'p')}"
+    )
+
+
 # New sales (``_sales``: customer_ref, store_code, region, channel, sold_at, ticket_id) of the
-# customers not in ``_late``, after their stored sales: each level's partitions start with a
-# seed row, so the windows give each new sale the sales before it (the seed's last sales
-# through each channel standing for the stored past).
+# customers not in ``_late``, with their pointers at each level after the stored sales.
 APPENDED = (
-    f"SELECT {SALE_COLUMNS}, {POINTER_COLUMNS} FROM (SELECT kind, {SALE_COLUMNS}, "
-    + ", ".join(_pointers(level, seeded=True) for level in LEVELS)
-    + " FROM (SELECT 'sale' AS kind, customer_ref, store_code, region, channel, sold_at, "
-    "ticket_id, NULL::TIMESTAMP AS seed_previous, NULL::TIMESTAMP AS seed_store, "
-    f"NULL::TIMESTAMP AS seed_web FROM _sales WHERE {_FRESH} "
-    + " ".join(
-        f"UNION ALL SELECT '{level}', customer_ref, store_code, region, NULL, last_purchase, '', "
-        f"sale_before_last, last_store_sale, last_web_sale FROM ({seed}) AS seed(customer_ref, "
-        "store_code, region, last_purchase, sale_before_last, last_store_sale, last_web_sale) "
-        f"WHERE {_FRESH}"
-        for level, seed in _SEEDS.items())
-    + f") {_windows(seeded=True)}) WHERE kind = 'sale'"
+    f"SELECT {SALE_COLUMNS}, {POINTER_COLUMNS} FROM _sales "
+    + " ".join(f"JOIN ({_appended_level(level)}) USING (ticket_id)" for level in LEVELS)
+    + f" WHERE {_FRESH}"
 )
 
 
