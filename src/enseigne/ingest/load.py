@@ -459,11 +459,13 @@ def append_sales(con: duckdb.DuckDBPyConnection, receipts: str) -> None:
         mine, params = "c.customer_ref IN (SELECT customer_ref FROM _sales)", []
     else:  # a list of constants: DuckDB reads customer_stores through its index
         mine, params = f"c.customer_ref IN ({', '.join('?' * len(refs))})", refs
+    # Rows without a sale (returns only) come too: they add nothing to the last sales, and
+    # a second condition on the scan kept DuckDB from reading customer_stores by its index
+    # (a batch of 70 customers: 74 ms against 27).
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _stored AS SELECT c.customer_ref, c.store_code, s.region, "
         "c.last_purchase, c.sale_before_last, c.last_store_sale, c.last_web_sale "
-        f"FROM customer_stores c LEFT JOIN stores s USING (store_code) WHERE {mine} "
-        "AND c.last_purchase IS NOT NULL", params)
+        f"FROM customer_stores c LEFT JOIN stores s USING (store_code) WHERE {mine}", params)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _late AS SELECT customer_ref FROM _sales JOIN "
         "(SELECT customer_ref, max(last_purchase) AS last FROM _stored GROUP BY 1) "
