@@ -1,9 +1,12 @@
 """Customer measures: activity, frequency, repeat, retention, dormancy, reach, recruitment.
 
-They count people, not receipts, so each family first reduces identified sales tickets to
-one row per (scope, customer) and then counts those rows: a customer counts once at each
-scope where they bought (so store values do not add up to the network's). Recruitment is
-the exception: a customer is new once, in the chain, at the store of their first ticket.
+They count people, not receipts: a customer counts once at each scope where they bought
+(so store values do not add up to the network's). The stores, the regions and the network
+of the whole chain count each customer at their first sale in a window, on
+``customer_sales`` (``sale_counts``); a subset of the chain's regions and network, sellers
+and channels reduce identified sales tickets to one row per (scope, customer) and count
+those rows (``customer_rows``). Recruitment is the exception: a customer is new once, in
+the chain, at the store of their first ticket.
 """
 
 from __future__ import annotations
