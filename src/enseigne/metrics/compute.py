@@ -39,7 +39,7 @@ from enseigne.metrics.satisfaction_measures import (
     feedback_family,
     survey_family,
 )
-from enseigne.metrics.targets import targets_for
+from enseigne.metrics.targets import TARGET_GRAINS, period_targets
 
 COMPARISONS = ("n-1", "target")
 
@@ -292,14 +292,13 @@ def _computed(
                       grain_values(frames, chosen), strict=True))
     regions = _regions(backend) if "store" in grains else {}
     period = periods["c_"]
+    targeted = "target" in compare and any(g in TARGET_GRAINS for g in grains)
+    period_goals = period_targets(backend, chosen, period, scope) if targeted else None
     result = {}
     for grain in grains:
         current = values[("c_", grain)]
         previous = values.get(("p_", grain), {})
-        targets = (
-            targets_for(backend, chosen, grain, period, scope)
-            if "target" in compare else {}
-        )
+        targets = period_goals.at(grain) if period_goals else {}
         records = [
             _record(scope_id, kpi, row, previous, targets)
             for scope_id, row in sorted(current.items(), key=lambda item: str(item[0]))

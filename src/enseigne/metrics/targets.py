@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from enseigne.metrics.catalogue import Kpi
 from enseigne.metrics.periods import Period
@@ -32,17 +33,34 @@ def prorate(kpi: Kpi, period: Period, rows: list[tuple[dt.date, dt.date, float]]
     return sum(v * days for days, _, v in parts) / covered
 
 
-def targets_for(
-    backend: object,
-    kpis: Sequence[Kpi],
-    grain: str,
-    period: Period,
-    stores: Sequence[str] | None,
-) -> dict[tuple[str, str], float]:
-    """{(scope, kpi id): target} at the grain; regions and network fall back on the sum of
-    their stores' targets for additive KPIs when they have none of their own."""
-    if grain not in TARGET_GRAINS:
-        return {}
+@dataclass(frozen=True)
+class PeriodTargets:
+    """A period's targets, pro-rated, for every scope that has one; read once and then
+    taken at each grain of a query (the dashboard's three)."""
+
+    values: dict[tuple[str, str], float]
+    store_regions: dict[str, str | None]
+    kpis: dict[str, Kpi]
+
+    def at(self, grain: str) -> dict[tuple[str, str], float]:
+        """{(scope, kpi id): target} at the grain; regions and network fall back on the sum
+        of their stores' targets for additive KPIs when they have none of their own."""
+        if grain not in TARGET_GRAINS:
+            return {}
+        scopes = (
+            set(self.store_regions) if grain == "store"
+            else set(self.store_regions.values()) if grain == "region" else {"network"}
+        )
+        result = {key: v for key, v in self.values.items() if key[0] in scopes}
+        if grain != "store":
+            _sum_store_targets(result, self.values, self.kpis, grain, self.store_regions)
+        return result
+
+
+def period_targets(
+    backend: object, kpis: Sequence[Kpi], period: Period, stores: Sequence[str] | None
+) -> PeriodTargets:
+    """The targets of ``kpis`` over ``period`` for ``stores`` (None: all) and their regions."""
     by_id = {k.id: k for k in kpis}
     t = backend.table("targets")
     t = t.filter(
@@ -52,19 +70,12 @@ def targets_for(
     for r in backend.to_pyarrow(t).to_pylist():
         key = (r["scope"], r["kpi"])
         rows.setdefault(key, []).append((r["period_start"], r["period_end"], float(r["value"])))
-    store_regions = _store_regions(backend, stores)
-    targets: dict[tuple[str, str], float] = {}
+    values: dict[tuple[str, str], float] = {}
     for (scope, kpi_id), spans in rows.items():
         value = prorate(by_id[kpi_id], period, spans)
         if value is not None:
-            targets[(scope, kpi_id)] = value
-    result: dict[tuple[str, str], float] = {}
-    for (scope, kpi_id), value in targets.items():
-        if _in_grain(scope, grain, store_regions):
-            result[(scope, kpi_id)] = value
-    if grain != "store":
-        _sum_store_targets(result, targets, by_id, grain, store_regions)
-    return result
+            values[(scope, kpi_id)] = value
+    return PeriodTargets(values, _store_regions(backend, stores), by_id)
 
 
 def _store_regions(backend: object, stores: Sequence[str] | None) -> dict[str, str | None]:
@@ -74,14 +85,6 @@ def _store_regions(backend: object, stores: Sequence[str] | None) -> dict[str, s
     wanted = None if stores is None else set(stores)
     return {r["store_code"]: r["region"] for r in backend.to_pyarrow(s).to_pylist()
             if wanted is None or r["store_code"] in wanted}
-
-
-def _in_grain(scope: str, grain: str, store_regions: dict[str, str | None]) -> bool:
-    if grain == "store":
-        return scope in store_regions
-    if grain == "region":
-        return scope in set(store_regions.values())
-    return scope == "network"
 
 
 def _sum_store_targets(
