@@ -12,6 +12,7 @@ import importlib
 import inspect
 import pkgutil
 import sys
+import time
 import traceback
 from types import ModuleType
 
@@ -43,6 +44,14 @@ def _run(module: ModuleType, options: dict[str, object]) -> list[Result]:
     """``module.run()`` with those options its signature accepts."""
     accepted = inspect.signature(module.run).parameters
     return module.run(**{k: v for k, v in options.items() if k in accepted and v is not None})
+
+
+def machine_seconds() -> float:
+    """Seconds this machine takes for a fixed pure-Python loop: shared machines vary from
+    day to day (three times slower on some), so a run's figures are read against it."""
+    started = time.perf_counter()
+    sum(range(10**8))
+    return time.perf_counter() - started
 
 
 def _seconds(value: float | None) -> str:
@@ -84,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.names) - set(available))
     if unknown:
         parser.error(f"unknown benchmark {', '.join(unknown)}; one of {', '.join(available)}")
+    speed = machine_seconds()
     results: list[Result] = []
     for name in [n for n in available if not args.names or n in args.names]:
         module = _module(name)
@@ -93,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             results.append(Result(name, None, None, note="crashed, see the traceback above"))
     print_summary(results)
+    print(f"\nmachine: sum(range(10**8)) took {speed:.2f} s before the run and "
+          f"{machine_seconds():.2f} s after it; compare runs of days that agree on it")
     return 0
 
 
