@@ -364,15 +364,20 @@ def sale_counts(frame: Frame, with_reach: bool) -> ir.Table:
     # finest level's first sales are the only rows to read.
     finest = next(level for level in LEVELS if level in frame.linked)
     previous = s[LEVELS[finest][0] + "previous_sale"]
-    a = s.filter(
-        # The active windows' span, which the engine can skip to (sales are stored by date),
-        # and a cheap test every first sale in one passes, before the exact ones.
-        s.sold_at >= _earliest(f.ts("active_from") for f in siblings),
-        s.sold_at < _latest(f.ts("end", after=True) for f in siblings),
-        previous.isnull() | (previous < _latest(f.ts("active_from") for f in siblings)),
-        ibis.or_(*(conditions[f"{f.tag}{finest}_active"] for f in siblings)),
-    )
-    a = a.select("scope", "customer_ref", **{t + "first": _flag(c) for t, c in firsts.items()})
+    parts = []
+    for f in siblings:
+        # One pass per period over its own active window: plain range tests, which DuckDB
+        # evaluates in the scan. One filter for both periods (their span, then either's
+        # test) was evaluated on every sale of the two years: 1.5 s against 0.3 s at 100
+        # million lines. A sale in both windows comes once per period, with that period's
+        # flags only, so the sums are the same.
+        first = f.in_days(s.sold_at, "active_from", "end") & (
+            previous.isnull() | (previous < f.ts("active_from")))
+        flags = {t + "first": _flag(c) for t, c in firsts.items()}
+        parts.append(s.filter(first).select("scope", "customer_ref", **{
+            n: v if n.startswith(f.tag) else ibis.literal(0, type=v.type())
+            for n, v in flags.items()}))
+    a = ibis.union(*parts, distinct=False)
     # Only the customers reachable at some period's end: the others add nothing.
     a = a.join(reachable(frame.chain()).view(), "customer_ref")
     sums = {}
