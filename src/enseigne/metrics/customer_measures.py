@@ -358,7 +358,8 @@ def sale_counts(frame: Frame, with_reach: bool) -> ir.Table:
         return rows
     # Reach: each customer active at a scope (their first sale in its window) joined once
     # with whether they can be reached at each period's end.
-    firsts = {n.removesuffix("active"): c for n, c in conditions.items() if n.endswith("_active")}
+    flags = {n.removesuffix("active") + "first": _flag(c)
+             for n, c in conditions.items() if n.endswith("_active")}
     # A customer's first sale in a window of the chain or of a region is their first at its
     # store too (a previous sale in the chain is at least as recent as one at the store): the
     # finest level's first sales are the only rows to read.
@@ -373,7 +374,6 @@ def sale_counts(frame: Frame, with_reach: bool) -> ir.Table:
         # flags only, so the sums are the same.
         first = f.in_days(s.sold_at, "active_from", "end") & (
             previous.isnull() | (previous < f.ts("active_from")))
-        flags = {t + "first": _flag(c) for t, c in firsts.items()}
         parts.append(s.filter(first).select("scope", "customer_ref", **{
             n: v if n.startswith(f.tag) else ibis.literal(0, type=v.type())
             for n, v in flags.items()}))
