@@ -28,6 +28,7 @@ KEYS = {
     "feedback": ("feedback_id", "store_code", "customer_ref"),
     "customer_stores": ("customer_ref", "store_code", "first_purchase_ticket"),
     "customer_sales": ("customer_ref", "store_code", "ticket_id"),
+    "consent_spans": ("customer_ref",),
 }
 # Tables with rows that are not copied as they are: targets are summed (_targets), the
 # schema's versions come from migrate(), and no query reads the demo's ground truth.

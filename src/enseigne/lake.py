@@ -46,10 +46,11 @@ Progress = Callable[[str, float], None]
 LAKE_TABLES = (
     "stores", "sellers", "products", "customers", "consents", "tickets", "ticket_lines",
     "footfall", "targets", "survey_responses", "feedback", "customer_stores", "customer_sales",
+    "consent_spans",
 )
 MANIFEST = "_lake.json"
 LAKE_FORMAT = "enseigne-lake"
-LAKE_FORMAT_VERSION = 3  # 2: customer_stores, 3: customer_sales
+LAKE_FORMAT_VERSION = 4  # 2: customer_stores, 3: customer_sales, 4: consent_spans
 PARTITION_COLUMN = "month"
 
 # The month a receipt belongs to, on the receipt's own wall clock (sold_at has no zone).
@@ -210,7 +211,8 @@ def read_manifest(directory: Path | str) -> dict[str, Any]:
     if manifest.get("format_version", 0) > LAKE_FORMAT_VERSION:
         raise LakeError(f"{path} was written by a newer enseigne: upgrade enseigne")
     if manifest.get("format_version", 0) < LAKE_FORMAT_VERSION:
-        # Older versions lack customer_stores and customer_sales, which the customer KPIs read.
+        # Older versions lack customer_stores, customer_sales or consent_spans, which the
+        # customer KPIs read.
         raise LakeError(
             f"{path} was written by an older enseigne: export it again with "
             "`enseigne lake export`"

@@ -62,4 +62,5 @@ ENTITY_LABELS = {
     "quarantine": "Quarantaine (lignes rejetées)",
     "customer_stores": "Clients par magasin (dérivé)",
     "customer_sales": "Ventes des clients et leurs achats précédents (dérivé)",
+    "consent_spans": "Périodes d'opt-in en vigueur (dérivé)",
 }

@@ -22,6 +22,7 @@ import duckdb
 
 from enseigne.customers.edit import record_change, transaction
 from enseigne.db.connect import quote_ident
+from enseigne.db.schema_consents import link_consents
 from enseigne.db.schema_customers import fold_customer_stores, link_sales
 from enseigne.privacy import audit
 from enseigne.privacy.gate import AccessDenied, Reader, customer_scope_sql, may_see
@@ -37,9 +38,11 @@ FILLABLE = (
 )
 # Tables that keep their own rows under the absorbed ref: the append-only audit log (it
 # says who read whom, then) and the merge log itself; customer_stores is derived from the
-# receipts, so it follows them without being listed among the moved rows (customer_sales too).
+# receipts, so it follows them without being listed among the moved rows (customer_sales too,
+# and consent_spans, derived from the consents).
 NOT_MOVED = (
     "customers", "audit_log", "customer_merges", "customer_stores", "customer_sales",
+    "consent_spans",
 )
 SHOWN = ("customer_ref", "first_name", "last_name", "email", "phone", "birth_date",
          "postal_code", "city", "store_code")
@@ -244,6 +247,8 @@ def merge_customers(
         fold_customer_stores(con, [survivor_ref, absorbed_ref], survivor_ref)
         # Their sales interleave at a store they share: linked again, as one customer's.
         link_sales(con, "SELECT unnest(?::VARCHAR[])", [[survivor_ref, absorbed_ref]])
+        # Their choices on a channel make one history: its spans are drawn again.
+        link_consents(con, "SELECT unnest(?::VARCHAR[])", [[survivor_ref, absorbed_ref]])
         if filled:
             record_change(con, survivor_ref, reader.name, filled, f"merge of {absorbed_ref}")
         explanation = {"rows": moved, "filled": filled}

@@ -9,6 +9,7 @@ import duckdb
 
 from enseigne.db.schema import CANONICAL_DDL
 from enseigne.db.schema_auth import AUTH_DDL
+from enseigne.db.schema_consents import create_consent_spans
 from enseigne.db.schema_customers import (
     add_first_purchases,
     create_customer_sales,
@@ -44,6 +45,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "customer stores (scope, search, profile)", create_customer_stores),
     Migration(7, "customer stores' first sale (new customers)", add_first_purchases),
     Migration(8, "customer sales and their previous sales (customer KPIs)", create_customer_sales),
+    Migration(9, "consent spans (reach KPIs)", create_consent_spans),
 )
 
 LATEST = MIGRATIONS[-1].version

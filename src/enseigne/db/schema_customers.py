@@ -261,14 +261,23 @@ def link_sales(
     """Make the ``customer_sales`` rows of ``customers`` (a subquery yielding customer
     refs, with its ``params``; None: every customer) again from their receipts. Stored by
     date, so that a query on recent months skips the older ones."""
+    redraw(con, "customer_sales", SALES_LINKS, "sold_at", customers, params, "t.customer_ref")
+
+
+def redraw(
+    con: duckdb.DuckDBPyConnection, table: str, derived: str, order: str,
+    customers: str | None, params: Sequence = (), column: str = "customer_ref",
+) -> None:
+    """Make the rows of the derived ``table`` for ``customers`` (a subquery yielding
+    customer refs, with its ``params``; None: every customer) again: ``derived`` is the
+    query that makes them, with ``{mine}`` where a condition on ``column`` goes."""
     if customers is None:
         mine, params = "", ()
-        con.execute("DELETE FROM customer_sales")
+        con.execute(f"DELETE FROM {table}")
     else:
-        mine = f" AND t.customer_ref IN ({customers})"
-        con.execute(f"DELETE FROM customer_sales WHERE customer_ref IN ({customers})", params)
-    con.execute(
-        f"INSERT INTO customer_sales {SALES_LINKS.format(mine=mine)} ORDER BY sold_at", params)
+        mine = f" AND {column} IN ({customers})"
+        con.execute(f"DELETE FROM {table} WHERE customer_ref IN ({customers})", params)
+    con.execute(f"INSERT INTO {table} {derived.format(mine=mine)} ORDER BY {order}", params)
 
 
 def create_customer_sales(con: duckdb.DuckDBPyConnection) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from enseigne.db.migrations import migrate
+from enseigne.db.schema_consents import SPANS as CONSENT_SPANS
 from enseigne.db.schema_customers import AGGREGATE as CUSTOMER_STORES
 from enseigne.db.schema_customers import SALES_LINKS
 from enseigne.demo import baskets, profiles, service
@@ -173,6 +174,8 @@ INSERTS = {
     "customer_stores": f"INSERT INTO customer_stores {CUSTOMER_STORES.format(source='tickets')} "
                        "ORDER BY 1, 2",
     "customer_sales": f"INSERT INTO customer_sales {SALES_LINKS.format(mine='')} ORDER BY sold_at",
+    # derived from the consents, as the import keeps it (see enseigne.db.schema_consents)
+    "consent_spans": f"INSERT INTO consent_spans {CONSENT_SPANS.format(mine='')} ORDER BY 1",
     "footfall": """INSERT INTO footfall (store_code, date, hour, visitors)
         SELECT demo_store(store), date, NULL, visitors FROM demo_raw_footfall""",
     "surveys": """INSERT INTO survey_responses (response_id, answered_at, store_code,
@@ -202,7 +205,7 @@ def _load(
         con.register(f"demo_raw_{name}", table)
     con.execute("BEGIN TRANSACTION")
     try:
-        for table in (*CANONICAL_TABLES, "customer_stores", "customer_sales"):
+        for table in (*CANONICAL_TABLES, "customer_stores", "customer_sales", "consent_spans"):
             con.execute(f"DELETE FROM {table}")
         for i, (name, sql) in enumerate(INSERTS.items()):
             con.execute(sql)

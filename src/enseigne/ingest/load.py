@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 
 from enseigne.db.connect import quote_ident, quote_literal
+from enseigne.db.schema_consents import link_consents
 from enseigne.db.schema_customers import AGGREGATE as CUSTOMER_STORES
 from enseigne.db.schema_customers import APPENDED, SECOND_LAST, link_sales
 from enseigne.ingest.kinds import Kind
@@ -357,6 +358,8 @@ def insert_rows(
     ).fetchone()[0]
     if kind.header and count:
         roll_up_tickets(con, accepted, stored)
+    if kind.table == "consents" and count:
+        link_consents(con, f"SELECT customer_ref FROM {accepted}")
     return count
 
 
