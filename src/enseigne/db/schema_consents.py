@@ -8,7 +8,9 @@ active in the year before it. From the ledger that is the latest choice per cust
 grouping of every event (9.9 million into 4 million customers at 100 million ticket lines:
 2.2 s of CPU); from the spans it is a range test on each row, and the active customers
 are joined once per channel with the customers whose opt-in was in force (the reach of a
-month at 100 million lines: 6.1 s -> 3.8 s).
+month at 100 million lines, alone: 6.1 s -> 3.8 s; the dashboard query at 10 million lines
+1.23-1.30 s -> 0.99 s, at 100 million unchanged, as its second probe of the active customers
+costs what the grouping saved).
 """
 
 from __future__ import annotations
