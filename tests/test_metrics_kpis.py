@@ -75,7 +75,7 @@ CHAIN = {
         "C09;email;opt_in;2026-11-15 21:00:00;appli;\n"
         "C09;sms;opt_in;2026-11-15 21:00:00;appli;\n"  # but a Belgian mobile
         "C11;email;opt_in;2026-11-10 10:00:00;caisse;S3\n"
-        "C13;email;opt_in;2026-02-10 10:00:00;caisse;S3\n"
+        "C13;email;opt_in;2026-02-10 10:00:00.5;caisse;S3\n"  # a fraction of a second
     ),
     "tickets": (
         "ticket_id;line_no;sold_at;store_code;channel;seller_code;customer_ref;sku;quantity;"
