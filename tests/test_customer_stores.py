@@ -171,6 +171,26 @@ def test_small_and_large_batches_find_the_same_duplicates_and_conflicts(
     assert sales_as_stored(bought) == sales_from_receipts(bought)
 
 
+@pytest.mark.parametrize("small_batch", [load.SMALL_BATCH, 0])
+def test_a_file_of_new_receipts_loads_whole_and_again_adds_nothing(
+    bought, write_csv, monkeypatch, small_batch
+) -> None:
+    """A large file none of whose receipts is stored is not compared with the stored lines;
+    the same file again, whose receipts all are, is all duplicates."""
+    monkeypatch.setattr(load, "SMALL_BATCH", small_batch)
+    rows = HEADER + (
+        "T20;1;2026-09-01 10:00;S01;C1;P1;1;30,00\n"
+        "T20;2;2026-09-01 10:00;S01;C1;P2;2;12,00\n"
+        "T21;1;2026-09-02 10:00;S02;C2;P1;1;30,00\n"
+        "T21;1;2026-09-02 10:00;S02;C2;P1;1;30,00\n")  # the same line twice in the file
+    first = import_file(bought, "tickets", write_csv("september.csv", rows))
+    again = import_file(bought, "tickets", write_csv("september.csv", rows))
+    assert (first.rows_loaded, first.duplicates, first.rejected) == (3, 1, 0)
+    assert (again.rows_loaded, again.duplicates, again.rejected) == (0, 4, 0)
+    assert as_stored(bought) == from_receipts(bought)
+    assert sales_as_stored(bought) == sales_from_receipts(bought)
+
+
 CHANNEL_HEADER = "ticket_id;line_no;sold_at;store_code;channel;customer_ref;sku;quantity;amount\n"
 
 

@@ -166,11 +166,14 @@ class Checker:
 
         A receipt's lines are stored only with its ``tickets`` row, so a batch of receipts
         first looks its ids up in ``tickets`` (one column, a third of the lines' rows); in
-        the usual case none is stored and the lines are not read at all."""
-        if not small_batch(self.con, f"(FROM {self.staged} WHERE _errors IS NULL)"):
-            return "true"
+        the usual case none is stored and the lines are not read at all. A large file of
+        receipts asks only whether one of its ids is stored: a month's new receipts then
+        skip hashing every stored line (2 million lines into 10 million: 0.65 s, growing
+        with the database)."""
         column = quote_ident(self.kind.key[0])
         batch = f"SELECT {column} FROM {self.staged} WHERE _errors IS NULL"
+        if not small_batch(self.con, f"({batch})"):
+            return "true" if not self.kind.header or self._receipts_stored() else None
         if not self.kind.header:
             return f"y.{column} IN ({batch})"
         table, key = self.kind.header
@@ -183,6 +186,15 @@ class Checker:
         if not self.con.execute(f"SELECT count(*) FROM {self.stored_ids}").fetchone()[0]:
             return None
         return f"y.{header} IN (SELECT {header} FROM {self.stored_ids})"
+
+    def _receipts_stored(self) -> bool:
+        """Some receipt of the staged rows is already stored."""
+        table, key = self.kind.header
+        header = quote_ident(key[0])
+        return bool(self.con.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {table} t WHERE t.{header} IN "
+            f"(SELECT {header} FROM {self.staged} WHERE _errors IS NULL) LIMIT 1)"
+        ).fetchone()[0])
 
     def _fact_matches(self, restriction: str) -> str:
         """Stored rows with the same key, matched on 64-bit hashes of key and content: joining
