@@ -162,7 +162,8 @@ class Checker:
 
     def _stored_restriction(self) -> str | None:
         """A condition on a stored row ``y`` keeping those that may share a key with a small
-        batch, so that only they are hashed below (None: none can; "true" for a large file).
+        batch, so that only they are hashed below (None: none can; "true": every stored row,
+        for a large file).
 
         A receipt's lines are stored only with its ``tickets`` row, so a batch of receipts
         first looks its ids up in ``tickets`` (one column, a third of the lines' rows); in
